@@ -1,0 +1,1 @@
+"""Lambda function code, one folder per bounded context, plus the shared kernel (``functions.shared``)."""

@@ -1,0 +1,150 @@
+"""Wiring of the catalogue context: its table, bucket, routes and the outbox relay (see functions.shared.wiring)."""
+
+from functions.shared.wiring import (
+    PUBLIC,
+    PUBLISH_EVENTS,
+    Bucket,
+    ContextManifest,
+    Index,
+    Route,
+    StreamConsumer,
+    Table,
+    reads,
+    roles,
+    writes,
+)
+
+TABLE = Table(
+    name="catalog",
+    indexes=(
+        Index("by_price", partition_key="pk", sort_key="price_sk"),
+        Index("by_newest", partition_key="pk", sort_key="new_sk"),
+    ),
+    stream=True,
+    ttl_attribute="expires_at",
+)
+IMAGES = Bucket(name="images", browser_uploads=True)
+
+_H = "functions.catalog.handlers"
+_READ = (reads(TABLE.ref),)
+_WRITE = (writes(TABLE.ref),)
+_STAFF = roles("catalog")
+
+MANIFEST = ContextManifest(
+    name="catalog",
+    description="Products, variants (SKUs), categories, brands and product images",
+    tables=(TABLE,),
+    buckets=(IMAGES,),
+    routes=(
+        Route(
+            name="ListProducts",
+            handler=f"{_H}.list_products.handler",
+            method="GET",
+            path="/products",
+            auth=PUBLIC,
+            uses=(*_READ, reads("secret:cursor")),
+            hot=True,
+            summary="List active products by category, brand and price",
+        ),
+        Route(
+            name="GetProduct",
+            handler=f"{_H}.get_product.handler",
+            method="GET",
+            path="/products/{product_id}",
+            auth=PUBLIC,
+            uses=_READ,
+            hot=True,
+            summary="One active product with its variants",
+        ),
+        Route(
+            name="ListCategories",
+            handler=f"{_H}.list_categories.handler",
+            method="GET",
+            path="/categories",
+            auth=PUBLIC,
+            uses=_READ,
+            summary="The category tree",
+        ),
+        Route(
+            name="ListBrands",
+            handler=f"{_H}.list_brands.handler",
+            method="GET",
+            path="/brands",
+            auth=PUBLIC,
+            uses=_READ,
+            summary="All brands",
+        ),
+        Route(
+            name="AdminGetProduct",
+            handler=f"{_H}.admin_get_product.handler",
+            method="GET",
+            path="/admin/products/{product_id}",
+            auth=_STAFF,
+            uses=_READ,
+            summary="A product in any status, with its version (for editing)",
+        ),
+        Route(
+            name="CreateProduct",
+            handler=f"{_H}.create_product.handler",
+            method="POST",
+            path="/admin/products",
+            auth=_STAFF,
+            uses=_WRITE,
+            summary="Create a product with its variants",
+        ),
+        Route(
+            name="UpdateProduct",
+            handler=f"{_H}.update_product.handler",
+            method="PUT",
+            path="/admin/products/{product_id}",
+            auth=_STAFF,
+            uses=_WRITE,
+            summary="Replace a product (optimistic concurrency on version)",
+        ),
+        Route(
+            name="ArchiveProduct",
+            handler=f"{_H}.archive_product.handler",
+            method="DELETE",
+            path="/admin/products/{product_id}",
+            auth=_STAFF,
+            uses=_WRITE,
+            summary="Archive a product (it disappears from the storefront)",
+        ),
+        Route(
+            name="CreateProductImageUpload",
+            handler=f"{_H}.create_image_upload.handler",
+            method="POST",
+            path="/admin/products/{product_id}/images",
+            auth=_STAFF,
+            uses=(*_WRITE, writes(IMAGES.ref)),
+            summary="Add an image to a product: returns a presigned S3 upload",
+        ),
+        Route(
+            name="CreateCategory",
+            handler=f"{_H}.create_category.handler",
+            method="POST",
+            path="/admin/categories",
+            auth=_STAFF,
+            uses=_WRITE,
+            summary="Create a category (optionally under a parent)",
+        ),
+        Route(
+            name="CreateBrand",
+            handler=f"{_H}.create_brand.handler",
+            method="POST",
+            path="/admin/brands",
+            auth=_STAFF,
+            uses=_WRITE,
+            summary="Create a brand",
+        ),
+    ),
+    stream_consumers=(
+        StreamConsumer(
+            name="CatalogOutboxRelay",
+            handler="functions.shared.relay.handler",
+            table=TABLE.name,
+            key_prefix="OUTBOX#",
+            uses=(reads(TABLE.ref), PUBLISH_EVENTS),
+        ),
+    ),
+)

@@ -1,0 +1,17 @@
+"""The whole platform's wiring: every context's manifest plus the shared resources.
+
+``infra/app.py`` builds the CDK app from ``PLATFORM``; ``local/`` builds the local platform from it.
+"""
+
+from functions.accounts.manifest import MANIFEST as ACCOUNTS
+from functions.catalog.manifest import MANIFEST as CATALOG
+from functions.checkout.manifest import MANIFEST as CHECKOUT
+from functions.payments.manifest import MANIFEST as PAYMENTS
+from functions.shipping.manifest import MANIFEST as SHIPPING
+from functions.shared.wiring import Platform, Secret
+
+PLATFORM = Platform(
+    contexts=(CATALOG, ACCOUNTS, CHECKOUT, PAYMENTS, SHIPPING),
+    secrets=(Secret("cursor", "HMAC key that signs pagination cursors"),),
+)
+PLATFORM.validate()

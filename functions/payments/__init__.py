@@ -1,0 +1,1 @@
+"""Payments: payment intents, provider adapters, signed callbacks and refunds (issue: payments)."""

@@ -1,0 +1,149 @@
+"""One resolver factory for every HTTP handler, and the error router they all include.
+
+Each route is its own Lambda function (DESIGN.md §2) with its own module and its own resolver, built here so that
+validation, OpenAPI, CORS, the error model and authorisation are identical everywhere:
+
+* request bodies/parameters are validated from the type hints (Powertools' OpenAPI validation); a malformed JSON
+  body is a 400, a well-formed but invalid one a 422, both in the DESIGN.md §4 error shape;
+* a response that fails its own model is a server bug: 500, never blamed on the client;
+* who may call the route comes from the context manifest (the same declaration the CDK app and the local gateway
+  read): anonymous callers of a protected route get 401, callers without a permitted role 403;
+* bodies larger than ``MAX_BODY_BYTES`` are refused with 413 before anything is parsed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from botocore.exceptions import ClientError
+
+from functions.shared.auth import AuthContext, from_event
+from functions.shared.errors import AppError, Forbidden, PayloadTooLarge, Unauthorized, error_body
+from functions.shared.wiring import ContextManifest, Route, role_allows
+
+logger = Logger()
+
+MAX_BODY_BYTES = 256 * 1024
+_THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+CORS = CORSConfig(
+    allow_origin="*",
+    allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Cart-Token"],
+    expose_headers=["Retry-After"],
+    max_age=600,
+)
+
+
+def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        headers=headers or {},
+    )
+
+
+# --- the shared error router --------------------------------------------------------------------------------------
+
+errors = Router()
+
+
+@errors.exception_handler(AppError)
+def _app_error(exc: AppError) -> Response[Any]:
+    return json_response(exc.status, exc.body())
+
+
+@errors.exception_handler(RequestValidationError)
+def _invalid_request(exc: RequestValidationError) -> Response[Any]:
+    problems = exc.errors()
+    details = [
+        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body", "issue": e.get("msg", "")}
+        for e in problems
+    ]
+    if any(e.get("type") == "json_invalid" for e in problems):
+        return json_response(400, error_body("MALFORMED_REQUEST", "request body is not valid JSON", details))
+    return json_response(422, error_body("VALIDATION_FAILED", "request is invalid", details))
+
+
+@errors.exception_handler(NotFoundError)
+def _no_route(exc: NotFoundError) -> Response[Any]:
+    return json_response(404, error_body("NOT_FOUND", "no such route"))
+
+
+@errors.exception_handler(ClientError)
+def _aws_error(exc: ClientError) -> Response[Any]:
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code in _THROTTLING:
+        body = error_body("TEMPORARILY_UNAVAILABLE", "the service is busy, retry shortly")
+        return json_response(503, body, {"Retry-After": "1"})
+    logger.exception("AWS call failed", extra={"aws_error": code})
+    return json_response(500, error_body("INTERNAL", "internal error"))
+
+
+@errors.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response[Any]:
+    logger.exception("unhandled error")
+    return json_response(500, error_body("INTERNAL", "internal error"))
+
+
+# --- authorisation from the manifest ------------------------------------------------------------------------------
+
+
+def _route_for(routes: dict[tuple[str, str], Route], event: dict[str, Any]) -> Route | None:
+    return routes.get((str(event.get("httpMethod", "")).upper(), str(event.get("resource", ""))))
+
+
+def _guard(manifest: ContextManifest) -> Callable[[APIGatewayRestResolver, NextMiddleware], Response[Any]]:
+    routes = {r.key: r for r in manifest.routes}
+
+    def guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        event = app.current_event.raw_event
+        body = event.get("body") or ""
+        if len(body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes")
+        route = _route_for(routes, event)
+        auth = from_event(event)
+        if route is None:
+            # Not declared in the manifest: refuse rather than guess who may call it.
+            logger.error("route not in manifest", extra={"resource": event.get("resource")})
+            raise Forbidden("route is not declared")
+        if not role_allows(route.auth, auth.roles, auth.authenticated):
+            if not auth.authenticated:
+                raise Unauthorized("sign in to call this route")
+            raise Forbidden("your role may not call this route")
+        app.append_context(auth=auth, route=route)
+        return next_middleware(app)
+
+    return guard
+
+
+def make_resolver(manifest: ContextManifest) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True, cors=CORS, response_validation_error_http_code=500)
+    app.include_router(errors)
+    app.use(middlewares=[_guard(manifest)])
+    return app
+
+
+def current_auth(app: APIGatewayRestResolver) -> AuthContext:
+    auth = app.context.get("auth")
+    if not isinstance(auth, AuthContext):
+        raise Unauthorized("sign in to call this route")
+    return auth
+
+
+def entrypoint(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler for a resolver: structured logs with the request id as correlation id, then resolve."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return handler

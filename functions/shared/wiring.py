@@ -1,0 +1,294 @@
+"""The wiring declaration: the one place that says which function serves which route or event and what it may touch.
+
+Each bounded context declares a :class:`ContextManifest` in ``functions/<context>/manifest.py``; ``functions.manifest``
+collects them. The CDK app (``infra/``) and the local platform (``local/``) are both built from these objects, so a
+route, a consumer, a table or a permission exists in both or in neither.
+
+Resources are named by a short reference string:
+
+* ``table:<name>``   a DynamoDB table declared by a context (env ``<NAME>_TABLE_NAME``)
+* ``bucket:<name>``  an S3 bucket declared by a context (env ``<NAME>_BUCKET_NAME``)
+* ``secret:<name>``  a Secrets Manager secret declared by the platform (env ``<NAME>_SECRET_ARN``)
+* ``bus``            the shared EventBridge bus (env ``EVENT_BUS_NAME``)
+* ``userpool``       the shared Cognito user pool (env ``USER_POOL_ID`` and ``USER_POOL_CLIENT_ID``)
+
+This module is imported by Lambda code too (the HTTP layer looks up a route's roles here), so it imports nothing
+beyond the standard library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Access(StrEnum):
+    READ = "read"
+    WRITE = "write"  # implies read
+
+
+@dataclass(frozen=True)
+class Use:
+    """A function's grant on one resource. ``actions`` narrows the grant to named IAM actions (used for Cognito)."""
+
+    resource: str
+    access: Access = Access.READ
+    actions: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return self.resource.split(":", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.resource.split(":", 1)[1] if ":" in self.resource else self.resource
+
+
+def reads(resource: str) -> Use:
+    return Use(resource, Access.READ)
+
+
+def writes(resource: str) -> Use:
+    return Use(resource, Access.WRITE)
+
+
+def cognito(*actions: str) -> Use:
+    """Grant named Cognito admin actions on the shared user pool (e.g. ``AdminAddUserToGroup``)."""
+    return Use("userpool", Access.WRITE if actions else Access.READ, tuple(f"cognito-idp:{a}" for a in actions))
+
+
+PUBLISH_EVENTS = Use("bus", Access.WRITE)
+USER_POOL_CLIENT = Use("userpool", Access.READ)  # only the ids, for the public (unsigned) Cognito APIs
+
+
+def env_names(resource: str) -> tuple[str, ...]:
+    """The environment variables through which a function learns the physical name of ``resource``."""
+    kind, _, name = resource.partition(":")
+    upper = name.upper().replace("-", "_")
+    if kind == "table":
+        return (f"{upper}_TABLE_NAME",)
+    if kind == "bucket":
+        return (f"{upper}_BUCKET_NAME",)
+    if kind == "secret":
+        return (f"{upper}_SECRET_ARN",)
+    if kind == "queue":
+        return (f"{upper}_QUEUE_URL",)
+    if kind == "bus":
+        return ("EVENT_BUS_NAME",)
+    if kind == "userpool":
+        return ("USER_POOL_ID", "USER_POOL_CLIENT_ID")
+    raise ValueError(f"unknown resource kind in {resource!r}")
+
+
+# --- who may call a route ---------------------------------------------------------------------------------------
+
+PUBLIC: frozenset[str] | None = None  # no authentication at all
+SIGNED_IN: frozenset[str] = frozenset()  # any authenticated user, whatever their groups
+STAFF_ROLES = ("catalog", "fulfilment", "analyst", "admin")
+ALL_ROLES = ("customer", *STAFF_ROLES)
+
+
+def roles(*names: str) -> frozenset[str]:
+    """Route open to these Cognito groups. ``admin`` may call every route (DESIGN.md §4), so it is always added."""
+    unknown = set(names) - set(ALL_ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+    return frozenset((*names, "admin"))
+
+
+def role_allows(allowed: frozenset[str] | None, groups: frozenset[str] | set[str], authenticated: bool) -> bool:
+    if allowed is None:
+        return True
+    if not authenticated:
+        return False
+    return not allowed or bool(allowed & set(groups))
+
+
+# --- storage ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    partition_key: str = "pk"
+    sort_key: str | None = "sk"
+    indexes: tuple[Index, ...] = ()
+    stream: bool = False  # NEW_IMAGE stream, e.g. for the transactional outbox
+    ttl_attribute: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"table:{self.name}"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    browser_uploads: bool = False  # CORS for presigned POST uploads from a browser
+
+    @property
+    def ref(self) -> str:
+        return f"bucket:{self.name}"
+
+
+# --- functions --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Function:
+    """Settings common to every kind of function."""
+
+    name: str  # PascalCase, unique across the app; the CDK construct id and the local worker key
+    handler: str  # dotted path "functions.catalog.handlers.get_product.handler"
+    uses: tuple[Use, ...] = ()
+    memory_mb: int = 512
+    timeout_s: int = 10
+    hot: bool = False  # on a hot path: candidates for provisioned concurrency
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+    @property
+    def writes_anything(self) -> bool:
+        return any(u.access is Access.WRITE for u in self.uses)
+
+
+@dataclass(frozen=True)
+class Route(Function):
+    method: str = "GET"
+    path: str = "/"
+    auth: frozenset[str] | None = PUBLIC  # PUBLIC, SIGNED_IN or roles(...)
+    summary: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.method.upper(), self.path)
+
+
+@dataclass(frozen=True)
+class EventPattern:
+    source: str  # e.g. "shop.catalog"
+    detail_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Consumer(Function):
+    """An EventBridge rule -> SQS queue (+ DLQ) -> Lambda reading batches with partial-failure reporting."""
+
+    patterns: tuple[EventPattern, ...] = ()
+    batch_size: int = 10
+    max_receive_count: int = 5
+    visibility_timeout_s: int = 60
+
+
+@dataclass(frozen=True)
+class StreamConsumer(Function):
+    """A DynamoDB stream reader (the outbox relay). Only records whose partition key starts with ``key_prefix``
+    and whose event name is in ``event_names`` reach the function (an event source mapping filter in AWS)."""
+
+    table: str = ""
+    key_prefix: str = ""
+    event_names: tuple[str, ...] = ("INSERT",)
+    batch_size: int = 100
+
+
+@dataclass(frozen=True)
+class Schedule(Function):
+    """A function fired on a timer. ``rate_minutes`` is both the EventBridge Scheduler rate and the local period."""
+
+    rate_minutes: int = 1
+
+
+@dataclass(frozen=True)
+class ContextManifest:
+    name: str
+    description: str = ""
+    tables: tuple[Table, ...] = ()
+    buckets: tuple[Bucket, ...] = ()
+    routes: tuple[Route, ...] = ()
+    consumers: tuple[Consumer, ...] = ()
+    stream_consumers: tuple[StreamConsumer, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+
+    @property
+    def functions(self) -> tuple[Function, ...]:
+        return (*self.routes, *self.consumers, *self.stream_consumers, *self.schedules)
+
+
+@dataclass(frozen=True)
+class Secret:
+    name: str
+    description: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"secret:{self.name}"
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Resources shared by all contexts (created by the shared stack / once locally)."""
+
+    contexts: tuple[ContextManifest, ...]
+    secrets: tuple[Secret, ...] = ()
+    user_groups: tuple[str, ...] = ALL_ROLES
+    event_sources: tuple[str, ...] = field(default=())
+
+    @property
+    def functions(self) -> tuple[Function, ...]:
+        return tuple(f for c in self.contexts for f in c.functions)
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return tuple(r for c in self.contexts for r in c.routes)
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return tuple(t for c in self.contexts for t in c.tables)
+
+    @property
+    def buckets(self) -> tuple[Bucket, ...]:
+        return tuple(b for c in self.contexts for b in c.buckets)
+
+    def context_of(self, function: Function) -> ContextManifest:
+        for c in self.contexts:
+            if function in c.functions:
+                return c
+        raise KeyError(function.name)
+
+    def validate(self) -> None:
+        """Fail fast on wiring mistakes: duplicate names/routes, grants on undeclared resources."""
+        names = [f.name for f in self.functions]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"duplicate function names: {sorted(dupes)}")
+        keys = [r.key for r in self.routes]
+        dup_routes = {k for k in keys if keys.count(k) > 1}
+        if dup_routes:
+            raise ValueError(f"duplicate routes: {sorted(dup_routes)}")
+        known = {t.ref for t in self.tables} | {b.ref for b in self.buckets} | {s.ref for s in self.secrets}
+        known |= {"bus", "userpool"}
+        for c in self.contexts:
+            own_tables = {t.ref for t in c.tables}
+            for f in c.functions:
+                for u in f.uses:
+                    if u.resource not in known:
+                        raise ValueError(f"{f.name} uses undeclared resource {u.resource}")
+                    if u.kind == "table" and u.resource not in own_tables:
+                        # DESIGN.md §2: a context never reads or writes another context's table.
+                        raise ValueError(f"{f.name} ({c.name}) uses another context's table {u.resource}")
+            for s in c.stream_consumers:
+                if f"table:{s.table}" not in own_tables:
+                    raise ValueError(f"{s.name} reads the stream of undeclared table {s.table}")
