@@ -2,4 +2,6 @@
 
 from functions.shared.wiring import ContextManifest
 
-MANIFEST = ContextManifest(name="checkout", description="Cart, checkout, orders, coupons, flash sales, stock reservation")
+MANIFEST = ContextManifest(
+    name="checkout", description="Cart, checkout, orders, coupons, flash sales, stock reservation"
+)
