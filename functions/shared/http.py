@@ -8,7 +8,9 @@ validation, OpenAPI, CORS, the error model and authorisation are identical every
 * a response that fails its own model is a server bug: 500, never blamed on the client;
 * who may call the route comes from the context manifest (the same declaration the CDK app and the local gateway
   read): anonymous callers of a protected route get 401, callers without a permitted role 403;
-* bodies larger than ``MAX_BODY_BYTES`` are refused with 413 before anything is parsed.
+* bodies larger than ``MAX_BODY_BYTES`` are refused with 413 before anything is parsed;
+* authorisation runs in the entrypoint, before Powertools' request validation (which always runs first inside
+  ``resolve``), so a caller without the role gets 403, not a 422 describing the body the route expects.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 from botocore.exceptions import ClientError
@@ -69,7 +70,7 @@ def _invalid_request(exc: RequestValidationError) -> Response[Any]:
         for e in problems
     ]
     if any(e.get("type") == "json_invalid" for e in problems):
-        return json_response(400, error_body("MALFORMED_REQUEST", "request body is not valid JSON", details))
+        return json_response(400, error_body("MALFORMED_REQUEST", "request body is not valid JSON"))
     return json_response(422, error_body("VALIDATION_FAILED", "request is invalid", details))
 
 
@@ -97,53 +98,68 @@ def _unexpected(exc: Exception) -> Response[Any]:
 # --- authorisation from the manifest ------------------------------------------------------------------------------
 
 
-def _route_for(routes: dict[tuple[str, str], Route], event: dict[str, Any]) -> Route | None:
-    return routes.get((str(event.get("httpMethod", "")).upper(), str(event.get("resource", ""))))
+class ShopResolver(APIGatewayRestResolver):
+    """A REST resolver that knows its context's manifest, so the entrypoint can authorise before anything runs."""
+
+    def __init__(self, manifest: ContextManifest) -> None:
+        super().__init__(enable_validation=True, cors=CORS, response_validation_error_http_code=500)
+        self.manifest = manifest
+        self.routes_by_key = {r.key: r for r in manifest.routes}
 
 
-def _guard(manifest: ContextManifest) -> Callable[[APIGatewayRestResolver, NextMiddleware], Response[Any]]:
-    routes = {r.key: r for r in manifest.routes}
-
-    def guard(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        event = app.current_event.raw_event
-        body = event.get("body") or ""
-        if len(body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes")
-        route = _route_for(routes, event)
-        auth = from_event(event)
-        if route is None:
-            # Not declared in the manifest: refuse rather than guess who may call it.
-            logger.error("route not in manifest", extra={"resource": event.get("resource")})
-            raise Forbidden("route is not declared")
-        if not role_allows(route.auth, auth.roles, auth.authenticated):
-            if not auth.authenticated:
-                raise Unauthorized("sign in to call this route")
-            raise Forbidden("your role may not call this route")
-        app.append_context(auth=auth, route=route)
-        return next_middleware(app)
-
-    return guard
-
-
-def make_resolver(manifest: ContextManifest) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True, cors=CORS, response_validation_error_http_code=500)
+def make_resolver(manifest: ContextManifest) -> ShopResolver:
+    app = ShopResolver(manifest)
     app.include_router(errors)
-    app.use(middlewares=[_guard(manifest)])
     return app
 
 
-def current_auth(app: APIGatewayRestResolver) -> AuthContext:
+def _refusal(exc: AppError) -> dict[str, Any]:
+    return {
+        "statusCode": exc.status,
+        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
+        "body": json.dumps(exc.body(), separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
+
+
+def authorise(app: ShopResolver, event: dict[str, Any]) -> AuthContext:
+    """Size limit and the manifest's role rule, checked before the body is even parsed: a caller without the role
+    learns nothing about what the route would accept (403 before 422)."""
+    body = event.get("body") or ""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes")
+    route: Route | None = app.routes_by_key.get(
+        (str(event.get("httpMethod", "")).upper(), str(event.get("resource", "")))
+    )
+    if route is None:
+        # Not declared in the manifest: refuse rather than guess who may call it.
+        logger.error("route not in manifest", extra={"resource": event.get("resource")})
+        raise Forbidden("route is not declared")
+    auth = from_event(event)
+    if not role_allows(route.auth, auth.roles, auth.authenticated):
+        if not auth.authenticated:
+            raise Unauthorized("sign in to call this route")
+        raise Forbidden("your role may not call this route")
+    return auth
+
+
+def current_auth(app: ShopResolver) -> AuthContext:
     auth = app.context.get("auth")
     if not isinstance(auth, AuthContext):
         raise Unauthorized("sign in to call this route")
     return auth
 
 
-def entrypoint(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda handler for a resolver: structured logs with the request id as correlation id, then resolve."""
+def entrypoint(app: ShopResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler for a resolver: structured logs with the request id as correlation id, authorise, resolve."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            auth = authorise(app, event)
+        except AppError as exc:
+            return _refusal(exc)
+        app.append_context(auth=auth)
         return app.resolve(event, context)
 
     return handler
