@@ -35,8 +35,7 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def value(v: Any) -> dict[str, Any]:
-    serialized: dict[str, Any] = _SER.serialize(v)
-    return serialized
+    return dict(_SER.serialize(v))
 
 
 def cancellation_reasons(exc: ClientError) -> list[str]:

@@ -52,9 +52,14 @@ def writes(resource: str) -> Use:
     return Use(resource, Access.WRITE)
 
 
+_READ_ACTION_PREFIXES = ("AdminGet", "AdminList", "Get", "List", "Describe")
+
+
 def cognito(*actions: str) -> Use:
-    """Grant named Cognito admin actions on the shared user pool (e.g. ``AdminAddUserToGroup``)."""
-    return Use("userpool", Access.WRITE if actions else Access.READ, tuple(f"cognito-idp:{a}" for a in actions))
+    """Grant named Cognito admin actions on the shared user pool (e.g. ``AdminAddUserToGroup``). The grant counts
+    as a write unless every action only reads."""
+    reading = all(a.startswith(_READ_ACTION_PREFIXES) for a in actions)
+    return Use("userpool", Access.READ if reading else Access.WRITE, tuple(f"cognito-idp:{a}" for a in actions))
 
 
 PUBLISH_EVENTS = Use("bus", Access.WRITE)
