@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from functions.catalog.manifest import MANIFEST
 from functions.catalog.model import ProductPage
 from functions.catalog.service import ListingFilters, service
+from functions.shared.errors import Unprocessable
 from functions.shared.http import entrypoint, make_resolver
 from functions.shared.money import MAX_AMOUNT
 
@@ -25,6 +26,9 @@ def list_products(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> ProductPage:
+    if q is not None:
+        # Reserved for keyword search (its own issue). Ignoring it would answer every query with everything.
+        raise Unprocessable("keyword search is not available yet", code="SEARCH_UNAVAILABLE")
     filters = ListingFilters(category, brand, min_price, max_price, sort, limit, cursor)
     return service().list_products(filters)
 
