@@ -1,0 +1,354 @@
+"""One nested stack per bounded context: its tables and buckets, one function per route / consumer / stream
+consumer / schedule, the API methods of its routes, and the event plumbing of its consumers.
+
+A context gets its own stack to keep every template far from CloudFormation's 500-resource limit (DESIGN.md §2);
+what it shares (bus, user pool, secrets, the API and its resource tree) comes from the parent as references.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aws_cdk import Duration, NestedStack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from functions.shared.wiring import Bucket, Consumer, ContextManifest, Route, Schedule, StreamConsumer, Table
+from infra.api import CORS_ALLOW_ORIGINS, ApiHandles, AuthorizerRef, import_api, is_protected
+from infra.components.code import function_code, powertools_layer
+from infra.components.function import ShopFunction
+from infra.config import StageConfig
+from infra.grants import Resources, SharedResources, TableBinding, logical_id
+
+# A stream batch that keeps failing is split (bisect) and retried this often before its position goes to the
+# failure queue; outbox items stay in the table for a day, so a stuck record can be replayed from there.
+STREAM_RETRY_ATTEMPTS = 10
+# SQS long enough to inspect and redrive what failed.
+DEAD_LETTER_RETENTION = Duration.days(14)
+# A timer fires again soon: a tick that keeps failing is dropped rather than piling up behind newer ticks.
+SCHEDULE_RETRY_ATTEMPTS = 2
+
+
+def pascal(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", name) if part)
+
+
+def has_infrastructure(context: ContextManifest) -> bool:
+    return bool(context.functions or context.tables or context.buckets)
+
+
+def secure_queue(
+    scope: Construct,
+    construct_id: str,
+    *,
+    retention_period: Duration | None = None,
+    visibility_timeout: Duration | None = None,
+    dead_letter_queue: sqs.DeadLetterQueue | None = None,
+) -> sqs.Queue:
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=retention_period,
+        visibility_timeout=visibility_timeout,
+        dead_letter_queue=dead_letter_queue,
+    )
+
+
+class ContextStack(NestedStack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        context: ContextManifest,
+        stage: StageConfig,
+        shared: SharedResources,
+        api: ApiHandles | None,
+    ) -> None:
+        super().__init__(scope, construct_id, description=f"shop-{stage.name} {context.name}: {context.description}")
+        self.context = context
+        self.stage_config = stage
+        self.tables: dict[str, dynamodb.Table] = {t.name: self._table(t) for t in context.tables}
+        self.buckets: dict[str, s3.Bucket] = {b.name: self._bucket(b) for b in context.buckets}
+        self.resources = Resources(
+            shared,
+            tables={
+                t.name: TableBinding(self.tables[t.name], tuple(i.name for i in t.indexes)) for t in context.tables
+            },
+            buckets=self.buckets,
+        )
+        self._code = function_code()
+        self._layer = powertools_layer(self)
+
+        self.functions: dict[str, ShopFunction] = {}
+        for route in context.routes:
+            summary = f"{route.method.upper()} {route.path}" + (f": {route.summary}" if route.summary else "")
+            self._function(route, description=summary)
+        for consumer in context.consumers:
+            self._consumer(consumer, self._function(consumer))
+        for stream_consumer in context.stream_consumers:
+            self._stream_consumer(stream_consumer, self._function(stream_consumer))
+        for schedule in context.schedules:
+            self._schedule(schedule, self._function(schedule))
+
+        self.methods: dict[str, apigw.Method] = {}
+        if context.routes:
+            if api is None:
+                raise ValueError(f"context {context.name} has routes but no API was given")
+            self._methods(context.routes, api)
+
+    # --- storage ------------------------------------------------------------------------------------------------
+
+    def _table(self, spec: Table) -> dynamodb.Table:
+        stage = self.stage_config
+        table = dynamodb.Table(
+            self,
+            f"{pascal(spec.name)}Table",
+            partition_key=dynamodb.Attribute(name=spec.partition_key, type=dynamodb.AttributeType.STRING),
+            sort_key=(
+                dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.STRING) if spec.sort_key else None
+            ),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=stage.point_in_time_recovery
+            ),
+            deletion_protection=stage.deletion_protection,
+            removal_policy=stage.removal_policy,
+            stream=dynamodb.StreamViewType.NEW_IMAGE if spec.stream else None,
+            time_to_live_attribute=spec.ttl_attribute,
+        )
+        for index in spec.indexes:
+            table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=dynamodb.Attribute(name=index.partition_key, type=dynamodb.AttributeType.STRING),
+                sort_key=(
+                    dynamodb.Attribute(name=index.sort_key, type=dynamodb.AttributeType.STRING)
+                    if index.sort_key
+                    else None
+                ),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+        if not stage.point_in_time_recovery:
+            NagSuppressions.add_resource_suppressions(
+                table,
+                [
+                    NagPackSuppression(
+                        id="AwsSolutions-DDB3",
+                        reason=f"Stage {stage.name} is disposable (DESTROY on delete, re-seeded by the seed data); "
+                        "point-in-time recovery is enabled where data matters (prod, infra/config.py).",
+                    )
+                ],
+            )
+        return table
+
+    def _bucket(self, spec: Bucket) -> s3.Bucket:
+        stage = self.stage_config
+        cors = (
+            [
+                # Presigned POST uploads straight from the back-office browser (mirrors local/resources.py).
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.PUT, s3.HttpMethods.GET],
+                    allowed_origins=list(CORS_ALLOW_ORIGINS),
+                    allowed_headers=["*"],
+                )
+            ]
+            if spec.browser_uploads
+            else None
+        )
+        bucket = s3.Bucket(
+            self,
+            f"{pascal(spec.name)}Bucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            cors=cors,
+            removal_policy=stage.removal_policy,
+            # A non-empty bucket cannot be deleted: in a disposable stage, empty it with the stack.
+            auto_delete_objects=stage.is_disposable,
+        )
+        NagSuppressions.add_resource_suppressions(
+            bucket,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-S1",
+                    reason="Writes only happen through presigned uploads issued by a function that logs the staff "
+                    "user, product and object key; reads go through the API. Server access logs would duplicate "
+                    "that audit trail in a second bucket.",
+                )
+            ],
+        )
+        return bucket
+
+    # --- functions ----------------------------------------------------------------------------------------------
+
+    def _function(self, spec: Route | Consumer | StreamConsumer | Schedule, description: str = "") -> ShopFunction:
+        function = ShopFunction(
+            self,
+            spec.name,
+            spec=spec,
+            service=self.context.name,
+            stage=self.stage_config,
+            code=self._code,
+            layer=self._layer,
+            environment=self.resources.environment(spec.uses),
+            description=description,
+        )
+        for use in spec.uses:
+            self.resources.grant(function.function, use)
+        self.functions[spec.name] = function
+        return function
+
+    def _methods(self, routes: tuple[Route, ...], api: ApiHandles) -> None:
+        resources = import_api(self, api, [r.path for r in routes])
+        authorizer = AuthorizerRef(api.authorizer_id)
+        for route in routes:
+            protected = is_protected(route)
+            method = resources[route.path].add_method(
+                route.method.upper(),
+                # Only this route's function, and its permission only for this method and path.
+                apigw.LambdaIntegration(self.functions[route.name].function, allow_test_invoke=False),
+                authorization_type=apigw.AuthorizationType.COGNITO if protected else apigw.AuthorizationType.NONE,
+                authorizer=authorizer if protected else None,
+                operation_name=route.name,
+            )
+            if not protected:
+                NagSuppressions.add_resource_suppressions(
+                    method,
+                    [
+                        NagPackSuppression(
+                            id=rule,
+                            reason=f"{route.name} is PUBLIC in the {self.context.name} manifest: anonymous "
+                            "storefront reads, sign-up/login/refresh, or sender-signed callbacks that the "
+                            "function verifies itself.",
+                        )
+                        for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4")
+                    ],
+                )
+            self.methods[route.name] = method
+
+    # --- event plumbing -----------------------------------------------------------------------------------------
+
+    def _consumer(self, spec: Consumer, function: ShopFunction) -> None:
+        if not spec.patterns:
+            raise ValueError(f"consumer {spec.name} subscribes to no events")
+        if spec.visibility_timeout_s < spec.timeout_s:
+            # Lambda refuses an SQS event source whose visibility timeout is shorter than the function timeout.
+            raise ValueError(f"consumer {spec.name}: visibility_timeout_s must be >= timeout_s")
+        scope = Construct(self, f"{spec.name}Events")
+        dead_letters = secure_queue(scope, "DeadLetters", retention_period=DEAD_LETTER_RETENTION)
+        queue = secure_queue(
+            scope,
+            "Queue",
+            visibility_timeout=Duration.seconds(spec.visibility_timeout_s),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=spec.max_receive_count, queue=dead_letters),
+        )
+        # One rule with the union of the patterns, exactly as local/resources.py subscribes the local queue.
+        events.Rule(
+            scope,
+            "Rule",
+            event_bus=self.resources.shared.bus,
+            description=f"{spec.name} ({self.context.name})",
+            event_pattern=events.EventPattern(
+                source=sorted({p.source for p in spec.patterns}),
+                detail_type=sorted({d for p in spec.patterns for d in p.detail_types}),
+            ),
+            targets=[targets.SqsQueue(queue)],
+        )
+        function.function.add_event_source(
+            sources.SqsEventSource(
+                queue,
+                batch_size=spec.batch_size,
+                report_batch_item_failures=True,
+                # Batches above 10 messages are only possible with a batching window.
+                max_batching_window=Duration.seconds(1) if spec.batch_size > 10 else None,
+            )
+        )
+
+    def _stream_consumer(self, spec: StreamConsumer, function: ShopFunction) -> None:
+        table_spec = next((t for t in self.context.tables if t.name == spec.table), None)
+        if table_spec is None or not table_spec.stream:
+            raise ValueError(f"{spec.name} reads the stream of {spec.table!r}, which has no stream")
+        pattern: dict[str, object] = {"eventName": lambda_.FilterRule.or_(*spec.event_names)}
+        if spec.key_prefix:
+            pattern["dynamodb"] = {
+                "Keys": {table_spec.partition_key: {"S": lambda_.FilterRule.begins_with(spec.key_prefix)}}
+            }
+        table = self.tables[spec.table]
+        stream_arn = table.table_stream_arn
+        if stream_arn is None:
+            raise ValueError(f"table {spec.table} has no stream")
+        # What the event source needs, on this table's stream only (CDK's DynamoEventSource would add
+        # dynamodb:ListStreams on "*"). AWS documents ListStreams scoped to <table>/stream/*.
+        function.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                resources=[stream_arn],
+            )
+        )
+        function.role.add_to_policy(
+            iam.PolicyStatement(actions=["dynamodb:ListStreams"], resources=[f"{table.table_arn}/stream/*"])
+        )
+        NagSuppressions.add_resource_suppressions(
+            function.role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason=f"dynamodb:ListStreams on the streams of the {spec.table} table only, the scope AWS "
+                    "documents for a Lambda stream consumer; a stream's own ARN is not known before it exists.",
+                    applies_to=[f"Resource::<{logical_id(table)}.Arn>/stream/*"],
+                )
+            ],
+            apply_to_children=True,
+        )
+        failures = secure_queue(self, f"{spec.name}Failures", retention_period=DEAD_LETTER_RETENTION)
+        NagSuppressions.add_resource_suppressions(
+            failures,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SQS3",
+                    reason=f"This queue is itself the dead-letter destination of {spec.name}'s stream event "
+                    "source (on-failure destination of records that exhausted their retries).",
+                )
+            ],
+        )
+        function.function.add_event_source_mapping(
+            "StreamSource",
+            event_source_arn=stream_arn,
+            # From the oldest record still in the stream: events written before the mapping existed (first
+            # deploy, a replaced mapping) are still delivered; consumers de-duplicate on event_id.
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=spec.batch_size,
+            bisect_batch_on_error=True,
+            retry_attempts=STREAM_RETRY_ATTEMPTS,
+            report_batch_item_failures=True,
+            on_failure=sources.SqsDlq(failures),
+            filters=[lambda_.FilterCriteria.filter(pattern)],
+        )
+
+    def _schedule(self, spec: Schedule, function: ShopFunction) -> None:
+        if spec.rate_minutes < 1:
+            raise ValueError(f"schedule {spec.name}: rate_minutes must be at least 1")
+        events.Rule(
+            self,
+            f"{spec.name}Timer",
+            description=f"{spec.name} every {spec.rate_minutes} min",
+            schedule=events.Schedule.rate(Duration.minutes(spec.rate_minutes)),
+            targets=[
+                targets.LambdaFunction(
+                    function.function,
+                    retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
+                    max_event_age=Duration.minutes(max(1, spec.rate_minutes)),
+                )
+            ],
+        )

@@ -1,0 +1,182 @@
+"""The stack of one stage (``Shop-dev``, ``Shop-prod``): the shared resources, and one nested stack per context.
+
+Shared here: the Cognito user pool (email sign-in, the staff groups of DESIGN.md §4) and its app client, the
+EventBridge bus with its archive, the platform's secrets, and the REST API (``infra/api.py``). Each context with
+anything to deploy becomes a ``ContextStack``. Everything is generated from a ``Platform`` manifest: nothing in
+``infra/`` names a route, table or function.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any, cast
+
+from aws_cdk import CfnOutput, Duration, Stack, Tags
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_events as events
+from aws_cdk import aws_secretsmanager as secretsmanager
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from functions.shared.wiring import Platform
+from infra.api import ShopApi
+from infra.config import StageConfig
+from infra.context_stack import ContextStack, has_infrastructure, pascal
+from infra.grants import SharedResources
+
+SECRET_LENGTH = 64
+
+
+def stack_name(stage: StageConfig) -> str:
+    return f"Shop-{stage.name}"
+
+
+def local_password_policy() -> Mapping[str, object]:
+    """``local.resources.PASSWORD_POLICY``, looked up by name so that type-checking ``infra`` does not descend
+    into ``local/`` (a separate slice, type-checked on its own)."""
+    return cast(Mapping[str, object], importlib.import_module("local.resources").PASSWORD_POLICY)
+
+
+def password_policy(policy: Mapping[str, object] | None = None) -> cognito.PasswordPolicy:
+    """The same policy as the local platform's pool, so a password accepted locally is accepted in AWS."""
+    policy = local_password_policy() if policy is None else policy
+    return cognito.PasswordPolicy(
+        min_length=int(str(policy["MinimumLength"])),
+        require_uppercase=bool(policy["RequireUppercase"]),
+        require_lowercase=bool(policy["RequireLowercase"]),
+        require_digits=bool(policy["RequireNumbers"]),
+        require_symbols=bool(policy["RequireSymbols"]),
+    )
+
+
+class ShopStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: StageConfig, platform: Platform, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"Serverless shop ({stage.name}): API, user pool, event bus and one nested stack per context",
+            termination_protection=stage.deletion_protection,
+            **kwargs,
+        )
+        platform.validate()
+        self.stage_config = stage
+        self.platform = platform
+        Tags.of(self).add("project", "serverless-shop")
+        Tags.of(self).add("stage", stage.name)
+
+        self._user_pool(platform)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=f"shop-{stage.name}-events")
+        self.bus.archive(
+            "Archive",
+            description=f"Every event on shop-{stage.name}-events, for replay",
+            # An archive needs a pattern; the account matches every event put on the bus.
+            event_pattern=events.EventPattern(account=[self.account]),
+            retention=Duration.days(stage.bus_archive_retention_days),
+        )
+        self.secrets: dict[str, secretsmanager.Secret] = {}
+        for secret in platform.secrets:
+            self.secrets[secret.name] = secretsmanager.Secret(
+                self,
+                f"{pascal(secret.name)}Secret",
+                description=secret.description,
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    password_length=SECRET_LENGTH, exclude_punctuation=True
+                ),
+                removal_policy=stage.removal_policy,
+            )
+            NagSuppressions.add_resource_suppressions(
+                self.secrets[secret.name],
+                [
+                    NagPackSuppression(
+                        id="AwsSolutions-SMG4",
+                        reason="A generated HMAC key read once per container (e.g. the cursor signing key): "
+                        "rotating it invalidates every outstanding token signed with it, so it is rotated by "
+                        "a planned change, not on a timer.",
+                    )
+                ],
+            )
+        shared = SharedResources(
+            bus=self.bus, user_pool=self.user_pool, user_pool_client=self.user_pool_client, secrets=self.secrets
+        )
+
+        self.api = (
+            ShopApi(self, "Api", stage=stage, routes=platform.routes, user_pool=self.user_pool)
+            if platform.routes
+            else None
+        )
+        self.contexts: dict[str, ContextStack] = {
+            context.name: ContextStack(
+                self,
+                pascal(context.name),
+                context=context,
+                stage=stage,
+                shared=shared,
+                api=self.api.handles if self.api else None,
+            )
+            for context in platform.contexts
+            if has_infrastructure(context)
+        }
+        if self.api:
+            api_stage = self.api.deploy(c for c in self.contexts.values() if c.methods)
+            CfnOutput(self, "ApiUrl", value=api_stage.url_for_path("/"), description="Base URL of the REST API")
+
+        CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=self.user_pool_client.user_pool_client_id)
+        CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
+
+    def _user_pool(self, platform: Platform) -> None:
+        stage = self.stage_config
+        self.user_pool = cognito.UserPool(
+            self,
+            "UserPool",
+            user_pool_name=f"shop-{stage.name}-users",
+            # The API's SignUp route calls Cognito's public SignUp, then confirms and groups the user as admin.
+            self_sign_up_enabled=True,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            password_policy=password_policy(),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            deletion_protection=stage.deletion_protection,
+            removal_policy=stage.removal_policy,
+        )
+        self.user_pool_client = self.user_pool.add_client(
+            "WebClient",
+            user_pool_client_name=f"shop-{stage.name}-web",
+            # Login/refresh go through the API with email + password; no hosted UI, no OAuth redirects.
+            auth_flows=cognito.AuthFlow(user_password=True),
+            disable_o_auth=True,
+            generate_secret=False,
+            prevent_user_existence_errors=True,
+        )
+        for group in platform.user_groups:
+            cognito.UserPoolGroup(
+                self,
+                f"{pascal(group)}Group",
+                user_pool=self.user_pool,
+                group_name=group,
+                description=f"Role {group!r} (DESIGN.md §4)",
+            )
+        NagSuppressions.add_resource_suppressions(
+            self.user_pool,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-COG1",
+                    reason="The policy is the platform's sign-up contract, shared with the local pool "
+                    "(local/resources.PASSWORD_POLICY): at least 8 characters with upper, lower case and digits; "
+                    "symbols are not required.",
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-COG2",
+                    reason="The contract's POST /auth/login exchanges email + password for tokens in one call "
+                    "(DESIGN.md §5); MFA needs a challenge step the API does not have yet.",
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-COG8",
+                    reason="Cognito threat protection needs the Plus feature plan, a pricing decision for the "
+                    "operators; until then the API is throttled per stage.",
+                ),
+            ],
+        )
