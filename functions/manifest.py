@@ -7,8 +7,8 @@ from functions.accounts.manifest import MANIFEST as ACCOUNTS
 from functions.catalog.manifest import MANIFEST as CATALOG
 from functions.checkout.manifest import MANIFEST as CHECKOUT
 from functions.payments.manifest import MANIFEST as PAYMENTS
-from functions.shipping.manifest import MANIFEST as SHIPPING
 from functions.shared.wiring import Platform, Secret
+from functions.shipping.manifest import MANIFEST as SHIPPING
 
 PLATFORM = Platform(
     contexts=(CATALOG, ACCOUNTS, CHECKOUT, PAYMENTS, SHIPPING),

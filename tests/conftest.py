@@ -18,9 +18,9 @@ import pytest
 
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105 - moto's dummy credentials
-    AWS_SECURITY_TOKEN="testing",  # noqa: S105
-    AWS_SESSION_TOKEN="testing",  # noqa: S105
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SECURITY_TOKEN="testing",
+    AWS_SESSION_TOKEN="testing",
     AWS_DEFAULT_REGION="us-east-1",
     AWS_REGION="us-east-1",
     POWERTOOLS_SERVICE_NAME="shop-tests",
@@ -31,14 +31,14 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from moto import mock_aws  # noqa: E402  (after the environment above)
+from moto import mock_aws
 
-from functions.manifest import PLATFORM  # noqa: E402
-from functions.shared import aws as shared_aws  # noqa: E402
-from functions.shared import cursor as shared_cursor  # noqa: E402
-from functions.shared.wiring import Route  # noqa: E402
-from local.apigw import LambdaContext, build_event, compile_routes, match  # noqa: E402
-from local.resources import Created, create_all  # noqa: E402
+from functions.manifest import PLATFORM
+from functions.shared import aws as shared_aws
+from functions.shared import cursor as shared_cursor
+from functions.shared.wiring import Route
+from local.apigw import LambdaContext, build_event, compile_routes, match
+from local.resources import Created, create_all
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ MANIFEST = ContextManifest(
             method="POST",
             path="/auth/signup",
             auth=PUBLIC,
-            uses=(cognito("AdminConfirmSignUp", "AdminAddUserToGroup"),),
+            # AdminGetUser and AdminListGroupsForUser: a retried sign-up finishes an interrupted one (service.py).
+            uses=(cognito("AdminConfirmSignUp", "AdminAddUserToGroup", "AdminGetUser", "AdminListGroupsForUser"),),
             summary="Create a shopper account (email + password)",
         ),
         Route(
