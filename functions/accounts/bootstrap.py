@@ -7,8 +7,6 @@ time (DESIGN.md §7). Tests swap the instance with :func:`install`; handlers loo
 
 from __future__ import annotations
 
-import logging
-
 from functions.accounts.cognito import CognitoIdentityProvider
 from functions.accounts.service import AccountsService
 from functions.shared.aws import client
@@ -20,9 +18,7 @@ _service: AccountsService | None = None
 def service() -> AccountsService:
     global _service  # noqa: PLW0603 - the per-container singleton is the point of this module
     if _service is None:
-        # botocore logs whole request and response bodies at DEBUG, and here those hold passwords and tokens. A
-        # function's log level may well be turned up to investigate something else; these bodies stay out even then.
-        logging.getLogger("botocore").setLevel(max(logging.INFO, logging.getLogger("botocore").getEffectiveLevel()))
+        # functions.shared.aws.client keeps botocore's DEBUG body logging (passwords, tokens) out of the logs.
         _service = AccountsService(
             CognitoIdentityProvider(
                 client("cognito-idp"), user_pool_id=env("USER_POOL_ID"), client_id=env("USER_POOL_CLIENT_ID")

@@ -6,6 +6,7 @@ platform points the very same code at the moto server: nothing here knows whethe
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Any
 
@@ -17,6 +18,10 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeou
 
 @cache
 def client(service: str) -> Any:
+    # botocore logs whole request and response bodies at DEBUG, and those hold passwords, tokens and personal data.
+    # A function's log level may be turned up to investigate something else; these bodies stay out even then.
+    botocore_log = logging.getLogger("botocore")
+    botocore_log.setLevel(max(logging.INFO, botocore_log.getEffectiveLevel()))
     return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
 
 

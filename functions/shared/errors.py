@@ -12,12 +12,22 @@ class AppError(Exception):
     status = 400
     code = "BAD_REQUEST"
 
-    def __init__(self, message: str, *, code: str | None = None, details: list[Any] | None = None) -> None:
+    headers: dict[str, str] = {}
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
         self.details = details or []
+        self.headers = {**type(self).headers, **(headers or {})}
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
@@ -53,6 +63,7 @@ class Unprocessable(AppError):
 
 class Throttled(AppError):
     status, code = 429, "THROTTLED"
+    headers = {"Retry-After": "1"}
 
 
 def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:

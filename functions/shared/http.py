@@ -34,7 +34,12 @@ from functions.shared.wiring import ContextManifest, Route, role_allows
 logger = Logger()
 
 MAX_BODY_BYTES = 256 * 1024
-_THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+_THROTTLING = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+}
 CORS = CORSConfig(
     allow_origin="*",
     allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Cart-Token"],
@@ -59,7 +64,7 @@ errors = Router()
 
 @errors.exception_handler(AppError)
 def _app_error(exc: AppError) -> Response[Any]:
-    return json_response(exc.status, exc.body())
+    return json_response(exc.status, exc.body(), exc.headers)
 
 
 @errors.exception_handler(RequestValidationError)
@@ -116,7 +121,7 @@ def make_resolver(manifest: ContextManifest) -> ShopResolver:
 def _refusal(exc: AppError) -> dict[str, Any]:
     return {
         "statusCode": exc.status,
-        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
+        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*", **exc.headers},
         "body": json.dumps(exc.body(), separators=(",", ":")),
         "isBase64Encoded": False,
     }
@@ -153,7 +158,10 @@ def current_auth(app: ShopResolver) -> AuthContext:
 def entrypoint(app: ShopResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda handler for a resolver: structured logs with the request id as correlation id, authorise, resolve."""
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    # log_event stays off whatever POWERTOOLS_LOGGER_LOG_EVENT says: request bodies hold passwords and personal data.
+    @logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False
+    )
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             auth = authorise(app, event)
