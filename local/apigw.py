@@ -87,7 +87,7 @@ def build_event(
         multi_q.setdefault(name, []).append(value)
     is_b64 = False
     text: str | None
-    if body is None or body == b"" or body == "":
+    if body is None or body in (b"", ""):
         text = None
     elif isinstance(body, bytes):
         try:

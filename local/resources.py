@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import secrets as pysecrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from functions.shared.wiring import Consumer, Platform, Table
 
-PASSWORD_POLICY = {
+if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp.type_defs import PasswordPolicyTypeTypeDef
+
+PASSWORD_POLICY: PasswordPolicyTypeTypeDef = {
     "MinimumLength": 8,
     "RequireUppercase": True,
     "RequireLowercase": True,

@@ -1,0 +1,116 @@
+"""``python -m local``: run the whole shop on loopback until Ctrl-C (DESIGN.md §3).
+
+Configuration is by environment variable: ``PORT`` (gateway, default 3000), ``MOTO_PORT`` (default: any free port),
+``LOCAL_WORKERS`` (handler processes, default 4), ``LOCAL_POLL_SECONDS`` (queue/stream polling, default 0.5),
+``LOCAL_SCHEDULE_SECONDS`` (run every schedule this often instead of its rate), ``LOCAL_SEED=0`` (no demo data),
+``SHOP_ADMIN_EMAIL`` / ``SHOP_ADMIN_PASSWORD`` (the seeded admin), ``POWERTOOLS_LOG_LEVEL`` (the functions' log
+level, default WARNING).
+
+Exit status: 0 after Ctrl-C or SIGTERM, 1 if the platform cannot start (the message says why), 2 for bad settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from types import FrameType
+
+from local.runner import LocalPlatform, Settings, StartupError, ensure_dummy_credentials
+from local.seed import Account, SeedError, SeedSummary, create_account, load_data, seed_catalogue
+
+
+class _Stop(BaseException):
+    """Raised in the main thread by SIGINT/SIGTERM; a BaseException so no ``except Exception`` swallows it."""
+
+
+def _ignore_signals() -> None:
+    # Shutdown is bounded by timeouts; a second Ctrl-C must not interrupt it halfway and leave processes behind.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    _ignore_signals()
+    raise _Stop
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _seed(platform: LocalPlatform, settings: Settings) -> SeedSummary | None:
+    if platform.session is None:
+        raise RuntimeError("the platform is not running")
+    idp = platform.session.client("cognito-idp")
+    pool_id = platform.created.user_pool_id
+    create_account(idp, pool_id, Account(settings.admin_email, settings.admin_password, "Admin", ("admin", "customer")))
+    create_account(idp, pool_id, Account(settings.shopper_email, settings.shopper_password, "Shopper", ("customer",)))
+    return seed_catalogue(platform.url, settings.admin_email, settings.admin_password, load_data())
+
+
+def _banner(platform: LocalPlatform, settings: Settings, summary: SeedSummary | None, elapsed_s: float) -> str:
+    url = platform.url
+    lines = [
+        f"Local platform ready in {elapsed_s:.1f} s: {url}",
+        f"  API docs   {url}/docs  (OpenAPI document: {url}/openapi.json)",
+        f"  Health     {url}/health",
+        f"  Admin      {settings.admin_email} / {settings.admin_password}  (groups admin, customer)",
+        f"  Shopper    {settings.shopper_email} / {settings.shopper_password}  (group customer)",
+    ]
+    if summary is not None:
+        lines.append(
+            f"  Catalogue  {summary.products} products ({summary.variants} SKUs), "
+            f"{summary.categories} categories, {summary.brands} brands"
+        )
+    else:
+        lines.append("  Catalogue  not seeded (LOCAL_SEED=0)")
+    lines += [
+        f"  AWS (moto) {platform.moto_endpoint}  (region us-east-1, any credentials; state is in memory)",
+        f"  Workers    {settings.workers} handler processes",
+        "Log in: POST /auth/login {email, password}; send the id_token as 'Authorization: Bearer <token>'.",
+        "Press Ctrl-C to stop.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(name)s] %(message)s", datefmt="%H:%M:%S")
+    try:
+        settings = Settings.from_env(os.environ)
+    except ValueError as exc:
+        print(f"local platform: {exc}", file=sys.stderr)
+        return 2
+    ensure_dummy_credentials()
+    from functions.manifest import PLATFORM
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    platform = LocalPlatform(PLATFORM, settings)
+    started = time.monotonic()
+    code = 0
+    try:
+        platform.start()
+        summary = _seed(platform, settings) if settings.seed else None
+        platform.mark_ready()
+        _say(_banner(platform, settings, summary, time.monotonic() - started))
+        while platform.moto is not None and platform.moto.alive():
+            time.sleep(0.5)
+        print("local platform: the moto server stopped unexpectedly (see its output above)", file=sys.stderr)
+        code = 1
+    except _Stop:
+        _say("Stopping the local platform...")
+    except (StartupError, SeedError) as exc:
+        print(f"local platform: {exc}", file=sys.stderr)
+        code = 1
+    except Exception:
+        logging.getLogger("local").exception("the local platform failed")
+        code = 1
+    finally:
+        _ignore_signals()
+        platform.stop()
+    if code == 0:
+        _say("Stopped.")
+    return code

@@ -1,0 +1,288 @@
+"""The local platform as one object: moto, the resources of a manifest, the workers, the gateway and the pump.
+
+:class:`LocalPlatform` is what ``python -m local`` runs for the shop's manifest, and what the platform's own tests
+run for small fake manifests. Start-up order is chosen for speed and for clear failures: the gateway binds its port
+first (a taken port fails at once), moto and the workers start in parallel, then the resources are created, the
+workers get the functions' environment, and only then are routes and consumers served.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import boto3
+
+from functions.shared.wiring import Function, Platform, Route
+from local.auth import CognitoVerifier
+from local.gateway import Gateway
+from local.moto_server import MotoServer, MotoStartError
+from local.openapi import merge
+from local.pump import EventPump
+from local.resources import Created, create_all
+from local.workers import Invocation, WorkerPool
+
+log = logging.getLogger("local")
+
+REGION = "us-east-1"
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+class StartupError(RuntimeError):
+    """The platform cannot start; the message says why and what to do."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, not {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str) -> float | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int = 3000
+    moto_port: int = 0  # 0: any free port
+    workers: int = 4
+    poll_s: float = 0.5  # how often idle queues and streams are polled
+    schedule_s: float | None = None  # overrides every schedule's period (tests, benchmarks)
+    seed: bool = True
+    admin_email: str = "admin@example.com"
+    admin_password: str = "Admin-Passw0rd!"  # noqa: S105 - the documented local demo account
+    shopper_email: str = "shopper@example.com"
+    shopper_password: str = "Shopper-Passw0rd!"  # noqa: S105
+    prefix: str = "shop-local"
+    warm_handlers: bool = True  # import every handler module in every worker at start-up
+    log_level: str = "WARNING"  # POWERTOOLS_LOG_LEVEL of the functions
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read ``PORT``, ``MOTO_PORT``, ``LOCAL_*`` and ``SHOP_ADMIN_*``; ``ValueError`` with a clear message."""
+        poll = _seconds(env, "LOCAL_POLL_SECONDS")
+        return cls(
+            port=_int(env, "PORT", 3000, 0),
+            moto_port=_int(env, "MOTO_PORT", 0, 0),
+            workers=_int(env, "LOCAL_WORKERS", 4, 1),
+            poll_s=poll if poll is not None else 0.5,
+            schedule_s=_seconds(env, "LOCAL_SCHEDULE_SECONDS"),
+            seed=env.get("LOCAL_SEED", "1").strip().lower() not in ("0", "false", "no", "off"),
+            admin_email=env.get("SHOP_ADMIN_EMAIL") or cls.admin_email,
+            admin_password=env.get("SHOP_ADMIN_PASSWORD") or cls.admin_password,
+            log_level=env.get("POWERTOOLS_LOG_LEVEL") or cls.log_level,
+        )
+
+
+class EndpointSession(boto3.Session):
+    """A boto3 session whose clients all talk to one endpoint (the local moto), whatever the environment says."""
+
+    def __init__(self, endpoint_url: str) -> None:
+        super().__init__(
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
+            region_name=REGION,
+        )
+        self.endpoint_url = endpoint_url
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs.setdefault("endpoint_url", self.endpoint_url)
+        return super().client(*args, **kwargs)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("serverless-shop")
+    except importlib.metadata.PackageNotFoundError:
+        return "local"
+
+
+class LocalPlatform:
+    def __init__(self, platform: Platform, settings: Settings | None = None) -> None:
+        platform.validate()
+        self.platform = platform
+        self.settings = settings or Settings()
+        self.gateway: Gateway | None = None
+        self.moto: MotoServer | None = None
+        self.pool: WorkerPool | None = None
+        self.pump: EventPump | None = None
+        self.session: EndpointSession | None = None
+        self.created = Created()
+        self._contexts = {f.name: platform.context_of(f).name for f in platform.functions}
+        self._openapi_cache: dict[str, Any] | None = None
+        self._openapi_lock = threading.Lock()
+
+    # --- life cycle ----------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        settings = self.settings
+        try:
+            self.gateway = Gateway(self.platform.routes, port=settings.port)
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on 127.0.0.1:{settings.port}: {exc.strerror or exc}; set PORT to another port"
+            ) from exc
+        self.gateway.start()
+        self.moto = MotoServer(settings.moto_port)
+        self.moto.launch()
+        self.pool = WorkerPool(settings.workers)
+        self.pool.start()
+        try:
+            endpoint = self.moto.wait_ready()
+        except MotoStartError as exc:
+            raise StartupError(str(exc)) from exc
+        self.session = EndpointSession(endpoint)
+        self.created = create_all(self.platform, prefix=settings.prefix, session=self.session)
+        warm = sorted({f.module for f in self.platform.functions}) if settings.warm_handlers else []
+        self.pool.configure(self.function_env(), warm)
+        verifier = CognitoVerifier.for_user_pool(
+            endpoint, self.created.user_pool_id, self.created.user_pool_client_id, REGION
+        )
+        verifier.load()
+        self.pump = EventPump(
+            self.platform, self.created, self.session, self.invoke, settings.poll_s, settings.schedule_s
+        )
+        self.pump.start()
+        self.gateway.attach(self.invoke_route, verifier, self.openapi)
+
+    def mark_ready(self) -> None:
+        if self.gateway is not None:
+            self.gateway.ready = True
+
+    def stop(self) -> None:
+        """Stop in dependency order: nothing new comes in, consumers finish, workers end, then moto. Idempotent."""
+        steps = (
+            ("gateway", self.gateway, lambda g: g.stop()),
+            ("event pump", self.pump, lambda p: p.stop()),
+            ("workers", self.pool, lambda p: p.close()),
+            ("moto", self.moto, lambda m: m.stop()),
+        )
+        for name, part, stop in steps:
+            if part is None:
+                continue
+            try:
+                stop(part)
+            except Exception:
+                log.exception("stopping the %s failed", name)
+        self.gateway = None
+        self.pump = None
+        self.pool = None
+        self.moto = None
+
+    def __enter__(self) -> LocalPlatform:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # --- what the parts share ------------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self.gateway is None:
+            raise RuntimeError("the platform is not running")
+        return self.gateway.url
+
+    @property
+    def moto_endpoint(self) -> str:
+        if self.moto is None:
+            raise RuntimeError("the platform is not running")
+        return self.moto.endpoint
+
+    def function_env(self) -> dict[str, str]:
+        """The environment every function gets, as the CDK function factory sets it in AWS."""
+        if self.moto is None:
+            raise RuntimeError("the platform is not running")
+        return {
+            **DUMMY_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.moto.endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "POWERTOOLS_SERVICE_NAME": "shop",
+            "POWERTOOLS_METRICS_NAMESPACE": "Shop",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": self.settings.log_level,
+            "STAGE": "local",
+            **self.created.env,
+        }
+
+    def invoke(self, function: Function, event: dict[str, Any]) -> Invocation:
+        if self.pool is None:
+            raise RuntimeError("the platform is not running")
+        env = {
+            "AWS_LAMBDA_FUNCTION_NAME": function.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "POWERTOOLS_SERVICE_NAME": f"shop-{self._contexts[function.name]}",
+        }
+        return self.pool.invoke(
+            function.handler,
+            event,
+            function_name=function.name,
+            timeout_s=function.timeout_s,
+            memory_mb=function.memory_mb,
+            env=env,
+        )
+
+    def invoke_route(self, route: Route, event: dict[str, Any]) -> Invocation:
+        return self.invoke(route, event)
+
+    def openapi(self) -> dict[str, Any]:
+        """The merged document; cached once every handler module has contributed its part."""
+        with self._openapi_lock:
+            if self._openapi_cache is not None:
+                return self._openapi_cache
+            if self.pool is None:
+                raise RuntimeError("the platform is not running")
+            routes = list(self.platform.routes)
+            fragments = self.pool.call("local.openapi:route_fragments", routes)
+            document = merge(routes, fragments, _version())
+            if not any("error" in f for f in fragments):
+                self._openapi_cache = document
+            return document
+
+
+def ensure_dummy_credentials(environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
+    """Before any boto3 client exists (DESIGN.md §8): dummy credentials and region, never a real account."""
+    environ.update(DUMMY_CREDENTIALS)
+    environ["AWS_DEFAULT_REGION"] = REGION
+    environ["AWS_REGION"] = REGION
+    environ.pop("AWS_PROFILE", None)

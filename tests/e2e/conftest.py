@@ -1,0 +1,116 @@
+"""The end-to-end harness: ``python -m local`` as a subprocess, driven over real HTTP.
+
+One platform per test session (start-up seeds the demo catalogue), on free loopback ports, with two workers. The
+platform's output goes to a file: if it does not become healthy, the test fails with that output; at the end it is
+stopped with SIGINT, as a developer's Ctrl-C would, and must exit cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.support import ADMIN, SHOPPER, Client, free_port, log_in
+
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+
+
+@dataclass
+class RunningPlatform:
+    url: str
+    process: subprocess.Popen[bytes]
+    output: Path
+
+    def log(self) -> str:
+        return self.output.read_text(encoding="utf-8", errors="replace")
+
+
+def platform_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    env.update(PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1", **overrides)
+    return env
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    port, moto_port = free_port(), free_port()
+    output = tmp_path_factory.mktemp("platform") / "output.log"
+    env = platform_env(PORT=str(port), MOTO_PORT=str(moto_port), LOCAL_WORKERS="2")
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local"], cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    running = RunningPlatform(f"http://127.0.0.1:{port}", process, output)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the platform exited with {process.returncode} during start-up:\n{running.log()}")
+            try:
+                if requests.get(f"{running.url}/health", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the platform was not healthy within {START_TIMEOUT_S:.0f} s:\n{running.log()}")
+            time.sleep(0.2)
+        yield running
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                code = process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                pytest.fail(f"the platform did not stop within {STOP_TIMEOUT_S:.0f} s of SIGINT:\n{running.log()}")
+            log = running.log()
+            assert code == 0, f"the platform exited with {code} after SIGINT:\n{log}"
+            shutdown = log.partition("Stopping the local platform")[2]
+            assert shutdown, f"the platform did not report its shutdown:\n{log}"
+            assert "Traceback" not in shutdown, log
+            with pytest.raises(OSError), socket.create_connection(("127.0.0.1", moto_port), timeout=1):
+                pass  # moto stopped with it
+
+
+@pytest.fixture(scope="session")
+def url(platform: RunningPlatform) -> str:
+    return platform.url
+
+
+@pytest.fixture(scope="session")
+def anonymous(url: str) -> Client:
+    return Client(url)
+
+
+@pytest.fixture(scope="session")
+def admin(url: str) -> Client:
+    return Client(url, log_in(url, *ADMIN)["id_token"])
+
+
+@pytest.fixture(scope="session")
+def shopper(url: str) -> Client:
+    return Client(url, log_in(url, *SHOPPER)["id_token"])
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """A name no other test run of this session uses."""
+    stamp = f"{time.time_ns():x}"
+
+    def make(prefix: str) -> str:
+        return f"{prefix}-{stamp}"
+
+    return make
