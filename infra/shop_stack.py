@@ -8,9 +8,7 @@ anything to deploy becomes a ``ContextStack``. Everything is generated from a ``
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack, Tags
 from aws_cdk import aws_cognito as cognito
@@ -19,6 +17,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
+from functions.accounts.domain import PASSWORD_POLICY, PasswordPolicy
 from functions.shared.wiring import Platform
 from infra.api import ShopApi
 from infra.config import StageConfig
@@ -32,21 +31,15 @@ def stack_name(stage: StageConfig) -> str:
     return f"Shop-{stage.name}"
 
 
-def local_password_policy() -> Mapping[str, object]:
-    """``local.resources.PASSWORD_POLICY``, looked up by name so that type-checking ``infra`` does not descend
-    into ``local/`` (a separate slice, type-checked on its own)."""
-    return cast(Mapping[str, object], importlib.import_module("local.resources").PASSWORD_POLICY)
-
-
-def password_policy(policy: Mapping[str, object] | None = None) -> cognito.PasswordPolicy:
-    """The same policy as the local platform's pool, so a password accepted locally is accepted in AWS."""
-    policy = local_password_policy() if policy is None else policy
+def password_policy(policy: PasswordPolicy = PASSWORD_POLICY) -> cognito.PasswordPolicy:
+    """The accounts context's policy, which the local platform's pool is built from too, so a password accepted
+    locally is accepted in AWS and the sign-up handler's own check says exactly what the pool wants."""
     return cognito.PasswordPolicy(
-        min_length=int(str(policy["MinimumLength"])),
-        require_uppercase=bool(policy["RequireUppercase"]),
-        require_lowercase=bool(policy["RequireLowercase"]),
-        require_digits=bool(policy["RequireNumbers"]),
-        require_symbols=bool(policy["RequireSymbols"]),
+        min_length=policy.minimum_length,
+        require_uppercase=policy.require_uppercase,
+        require_lowercase=policy.require_lowercase,
+        require_digits=policy.require_numbers,
+        require_symbols=policy.require_symbols,
     )
 
 
@@ -165,8 +158,8 @@ class ShopStack(Stack):
                 NagPackSuppression(
                     id="AwsSolutions-COG1",
                     reason="The policy is the platform's sign-up contract, shared with the local pool "
-                    "(local/resources.PASSWORD_POLICY): at least 8 characters with upper, lower case and digits; "
-                    "symbols are not required.",
+                    "(functions/accounts/domain.PASSWORD_POLICY): at least 8 characters with upper, lower case "
+                    "and digits; symbols are not required.",
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-COG2",

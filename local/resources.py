@@ -11,22 +11,15 @@ from __future__ import annotations
 import json
 import secrets as pysecrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 
+from functions.accounts.domain import PASSWORD_POLICY
 from functions.shared.wiring import Consumer, Platform, Table
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp.type_defs import PasswordPolicyTypeTypeDef
-
-PASSWORD_POLICY: PasswordPolicyTypeTypeDef = {
-    "MinimumLength": 8,
-    "RequireUppercase": True,
-    "RequireLowercase": True,
-    "RequireNumbers": True,
-    "RequireSymbols": False,
-}
 
 
 @dataclass
@@ -143,7 +136,7 @@ def create_all(platform: Platform, prefix: str = "shop-local", session: boto3.Se
 
     pool = idp.create_user_pool(
         PoolName=physical(prefix, "users"),
-        Policies={"PasswordPolicy": PASSWORD_POLICY},
+        Policies={"PasswordPolicy": cast("PasswordPolicyTypeTypeDef", PASSWORD_POLICY.as_cognito())},
         UsernameAttributes=["email"],
         AutoVerifiedAttributes=["email"],
     )["UserPool"]

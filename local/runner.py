@@ -251,7 +251,7 @@ class LocalPlatform:
             "AWS_LAMBDA_FUNCTION_NAME": function.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "POWERTOOLS_SERVICE_NAME": f"shop-{self._contexts[function.name]}",
+            "POWERTOOLS_SERVICE_NAME": self._contexts[function.name],  # as the CDK factory sets it
         }
         return self.pool.invoke(
             function.handler,

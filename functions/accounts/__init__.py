@@ -22,8 +22,8 @@ are standard attributes; roles are the user's groups (DESIGN.md §4).
   account (``service.AccountsService._resume``).
 * A failed login looks the same whatever the reason: unknown, disabled or unconfirmed user, or wrong password.
 * No password or token is logged or echoed back in an error.
-* The password policy (``domain.PASSWORD_POLICY``) mirrors the pool's (``local/resources.py``, which the CDK pool
-  also uses; a unit test keeps them equal) so a weak password is refused with the whole policy in the message;
+* The password policy (``domain.PASSWORD_POLICY``) is the one both user pools are built from (``local/resources.py``
+  and ``infra/shop_stack.py``), so a weak password is refused with the whole policy in the message;
   Cognito remains the final judge and its refusal is the same 422.
 * Roles are never changed here: group membership beyond ``customer`` is an administrator's act.
 

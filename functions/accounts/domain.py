@@ -104,6 +104,16 @@ class PasswordPolicy:
             text += " with " + (", ".join(needs[:-1]) + " and " + needs[-1] if len(needs) > 1 else needs[0])
         return f"password must be {text}"
 
+    def as_cognito(self) -> dict[str, int | bool]:
+        """The same policy in the shape Cognito's CreateUserPool takes (the local platform's pool)."""
+        return {
+            "MinimumLength": self.minimum_length,
+            "RequireUppercase": self.require_uppercase,
+            "RequireLowercase": self.require_lowercase,
+            "RequireNumbers": self.require_numbers,
+            "RequireSymbols": self.require_symbols,
+        }
+
     def violations(self, password: str) -> list[str]:
         found = []
         if len(password) < self.minimum_length:
@@ -122,8 +132,9 @@ class PasswordPolicy:
         return found
 
 
-# Mirrors the pool's policy (local/resources.py PASSWORD_POLICY and the CDK user pool); see the module docstring
-# of functions.accounts for why Cognito stays the final judge.
+# The one declaration of the password policy: the local platform's pool (local/resources.py) and the CDK user pool
+# (infra/shop_stack.py) are built from it. See the module docstring of functions.accounts for why Cognito stays the
+# final judge all the same.
 PASSWORD_POLICY = PasswordPolicy()
 
 

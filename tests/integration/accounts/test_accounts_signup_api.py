@@ -210,3 +210,13 @@ def test_a_stranger_cannot_finish_someone_elses_interrupted_signup(api: Any, aws
     # The one who started it still can.
     assert api("POST", "/auth/signup", {"email": "ann@example.com", "password": PASSWORD}).status == 201
     assert _groups(aws, user_id) == ["customer"]
+
+
+def test_the_local_user_pool_enforces_the_accounts_password_policy(aws) -> None:
+    import boto3
+
+    from functions.accounts.domain import PASSWORD_POLICY
+
+    pool = boto3.client("cognito-idp").describe_user_pool(UserPoolId=aws.user_pool_id)["UserPool"]
+    policy = pool["Policies"]["PasswordPolicy"]
+    assert {k: policy[k] for k in PASSWORD_POLICY.as_cognito()} == PASSWORD_POLICY.as_cognito()

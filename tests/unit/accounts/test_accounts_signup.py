@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from functions.accounts.domain import CUSTOMER_GROUP, PASSWORD_POLICY, PasswordPolicy, UserStatus
+from functions.accounts.domain import CUSTOMER_GROUP, PasswordPolicy, UserStatus
 from functions.accounts.identity import UserNotFound
 from functions.accounts.service import AccountsService
 from functions.shared.errors import Conflict, Throttled, Unprocessable
-from local.resources import PASSWORD_POLICY as POOL_POLICY
 from tests.unit.accounts.fake_identity import FakeIdentityProvider
 
 PASSWORD = "Sunny-Day-42"
@@ -206,16 +205,3 @@ def test_provider_throttling_reaches_the_caller_as_throttled(
 )
 def test_signup_accepts_ordinary_addresses(accounts: AccountsService, email: str) -> None:
     assert accounts.sign_up(email, PASSWORD).email == email
-
-
-def test_the_policy_checked_before_signup_is_the_user_pools() -> None:
-    # local.resources.PASSWORD_POLICY is what both the local pool and the CDK pool are built with.
-    pool = PasswordPolicy(
-        minimum_length=POOL_POLICY["MinimumLength"],
-        require_uppercase=POOL_POLICY["RequireUppercase"],
-        require_lowercase=POOL_POLICY["RequireLowercase"],
-        require_numbers=POOL_POLICY["RequireNumbers"],
-        require_symbols=POOL_POLICY["RequireSymbols"],
-    )
-
-    assert pool == PASSWORD_POLICY
