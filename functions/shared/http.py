@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -25,6 +26,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.shared.json_encoder import Encoder
 from botocore.exceptions import ClientError
 
 from functions.shared.auth import AuthContext, from_event
@@ -107,7 +109,13 @@ class ShopResolver(APIGatewayRestResolver):
     """A REST resolver that knows its context's manifest, so the entrypoint can authorise before anything runs."""
 
     def __init__(self, manifest: ContextManifest) -> None:
-        super().__init__(enable_validation=True, cors=CORS, response_validation_error_http_code=500)
+        super().__init__(
+            enable_validation=True,
+            cors=CORS,
+            response_validation_error_http_code=500,
+            # UTF-8 JSON: a Chinese product name is three bytes, not a six-character \\uXXXX escape per character.
+            serializer=partial(json.dumps, separators=(",", ":"), ensure_ascii=False, cls=Encoder),
+        )
         self.manifest = manifest
         self.routes_by_key = {r.key: r for r in manifest.routes}
 

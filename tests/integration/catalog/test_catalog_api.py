@@ -246,3 +246,13 @@ def test_product_changes_reach_the_bus_through_the_outbox_relay(api, aws, shop, 
     archived = next(e for e in published if e["detail-type"] == "ProductArchived")
     assert archived["detail"]["product"]["product_id"] == product["product_id"]
     assert archived["detail"]["product"]["version"] == 2
+
+
+def test_responses_are_utf8_json_not_ascii_escapes(api, shop):
+    from functions.catalog.handlers import list_brands
+    from functions.manifest import PLATFORM
+    from local.apigw import LambdaContext, build_event, compile_routes, match
+
+    route, params, _ = match(compile_routes(PLATFORM.routes), "GET", "/brands")
+    response = list_brands.handler(build_event(route, "/brands", params), LambdaContext("ListBrands"))
+    assert "华为 Huawei" in response["body"]
