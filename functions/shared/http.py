@@ -113,7 +113,7 @@ class ShopResolver(APIGatewayRestResolver):
             enable_validation=True,
             cors=CORS,
             response_validation_error_http_code=500,
-            # UTF-8 JSON: a Chinese product name is three bytes, not a six-character \\uXXXX escape per character.
+            # UTF-8 JSON: a Chinese product name is three bytes a character, not a six-character escape.
             serializer=partial(json.dumps, separators=(",", ":"), ensure_ascii=False, cls=Encoder),
         )
         self.manifest = manifest
