@@ -130,7 +130,14 @@ def merge(routes: Sequence[Route], fragments: Iterable[dict[str, Any]], version:
                 schemas[renames.get(name, name)] = _rewrite_refs(schema, renames)
             operation = _rewrite_refs(copy.deepcopy(fragment["operation"]), renames)
         operation["operationId"] = route.name
-        operation.setdefault("summary", route.summary or route.name)
+        # Powertools' default summary is "METHOD /path"; the manifest's words say more.
+        if route.summary and operation.get("summary") in (None, f"{route.method.upper()} {route.path}"):
+            operation["summary"] = route.summary
+        operation.setdefault("summary", route.name)
+        # Group operations by bounded context (functions.<context>.handlers...).
+        parts = route.module.split(".")
+        if len(parts) > 2 and parts[0] == "functions":
+            operation["tags"] = [parts[1]]
         if route.auth is not None:
             operation["security"] = [{SECURITY_SCHEME: []}]
             responses = operation.setdefault("responses", {})

@@ -183,7 +183,7 @@ def test_a_public_route_gets_an_api_gateway_proxy_event(url: str) -> None:
     body = response.json()
     event = body["event"]
     assert body["function"] == "GetThing"
-    assert body["service"] == "shop-gadgets"
+    assert body["service"] == "gadgets"
     assert event["resource"] == "/things/{thing_id}"
     assert event["path"] == "/things/t 1"
     assert event["httpMethod"] == "GET"
