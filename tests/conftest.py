@@ -62,6 +62,34 @@ def aws() -> Iterator[Created]:
             shared_cursor._key.cache_clear()
 
 
+@pytest.fixture
+def cursor_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Sign cursors with a fixed key instead of the Secrets Manager secret (unit tests have no AWS)."""
+    monkeypatch.setenv("CURSOR_SIGNING_KEY", "unit-test-key")
+    shared_cursor._key.cache_clear()
+    yield
+    shared_cursor._key.cache_clear()
+
+
+@pytest.fixture
+def event_spy(aws: Created) -> Any:
+    """A queue subscribed to every event on the bus; returns a function that drains it (EventBridge envelopes)."""
+    import boto3
+
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    queue = sqs.create_queue(QueueName="event-spy")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = aws.env["EVENT_BUS_NAME"]
+    events.put_rule(Name="event-spy", EventBusName=bus, EventPattern=json.dumps({"source": [{"prefix": "shop."}]}))
+    events.put_targets(Rule="event-spy", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+
+    def drain() -> list[dict[str, Any]]:
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in messages]
+
+    return drain
+
+
 @dataclass
 class User:
     sub: str

@@ -59,8 +59,32 @@ class CatalogRepository(Protocol):
     def get_category(self, category_id: str) -> Category | None: ...
     def list_categories(self) -> list[Category]: ...
     def list_brands(self) -> list[Brand]: ...
-    def add_category(self, category: Category) -> None: ...
-    def add_brand(self, brand: Brand) -> None: ...
+    def _put_unique(self, item: dict[str, Any], guard: dict[str, Any], taken: Conflict) -> None:
+        """Put ``item`` together with a guard item whose key is the unique name: the guard's condition fails when
+        the name is taken, and the transaction then writes neither."""
+        new = "attribute_not_exists(pk)"
+        self._transact(
+            [
+                {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": new}},
+                {"Put": {"TableName": self._table, "Item": to_item(guard), "ConditionExpression": new}},
+            ],
+            {1: taken},
+        )
+
+    def add_category(self, category: Category) -> None:
+        self._put_unique(
+            {"pk": "CATEGORY", "sk": category.category_id, **category.model_dump(mode="json")},
+            {"pk": f"CATNAME#{category.parent_id or 'ROOT'}", "sk": category.name.casefold()},
+            Conflict(f"a category named {category.name!r} already exists here", code="CATEGORY_EXISTS"),
+        )
+
+    def add_brand(self, brand: Brand) -> None:
+        self._put_unique(
+            {"pk": "BRAND", "sk": brand.brand_id, **brand.model_dump(mode="json")},
+            {"pk": "BRANDNAME", "sk": brand.name.casefold()},
+            Conflict(f"a brand named {brand.name!r} already exists", code="BRAND_EXISTS"),
+        )
+
     def save_product(self, old: Product | None, new: Product, event: DomainEvent) -> None: ...
     def query_listing(
         self, query: ListingQuery, start: dict[str, Any] | None

@@ -3,8 +3,6 @@
 import json
 from pathlib import Path
 
-import boto3
-
 from functions.catalog.handlers import create_brand, list_categories
 from functions.shared import relay
 from local.apigw import LambdaContext
@@ -35,16 +33,10 @@ def test_the_same_event_without_the_admin_group_is_forbidden(aws):
     assert response["statusCode"] == 403
 
 
-def test_the_outbox_stream_sample_is_published_to_the_bus(aws):
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    queue = sqs.create_queue(QueueName="spy")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = aws.env["EVENT_BUS_NAME"]
-    events.put_rule(Name="spy", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["ProductCreated"]}))
-    events.put_targets(Rule="spy", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+def test_the_outbox_stream_sample_is_published_to_the_bus(aws, event_spy):
     result = relay.handler(load("dynamodb", "outbox_insert.json"), LambdaContext("CatalogOutboxRelay"))
     assert result == {"batchItemFailures": []}
-    body = json.loads(sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"])
+    (body,) = event_spy()
     assert body["source"] == "shop.catalog"
     assert body["detail"]["product"]["name"] == "华为智能手机 P60"
 

@@ -8,11 +8,8 @@ from functions.shared.errors import BadRequest
 
 
 @pytest.fixture(autouse=True)
-def signing_key(monkeypatch):
-    monkeypatch.setenv("CURSOR_SIGNING_KEY", "test-key")
-    cursor._key.cache_clear()
-    yield
-    cursor._key.cache_clear()
+def signing_key(cursor_key):
+    return cursor_key
 
 
 KEY = {"pk": {"S": "LIST#ALL"}, "sk": {"S": "prd_1"}, "new_sk": {"S": "2026#prd_1"}}

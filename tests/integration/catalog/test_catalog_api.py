@@ -224,14 +224,7 @@ def _stream_records(created):
     return records
 
 
-def test_product_changes_reach_the_bus_through_the_outbox_relay(api, aws, shop, new_product):
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    queue = sqs.create_queue(QueueName="spy")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = aws.env["EVENT_BUS_NAME"]
-    events.put_rule(Name="spy", EventBusName=bus, EventPattern=json.dumps({"source": ["shop.catalog"]}))
-    events.put_targets(Rule="spy", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
-
+def test_product_changes_reach_the_bus_through_the_outbox_relay(api, aws, shop, new_product, event_spy):
     product = new_product()
     api("DELETE", f"/admin/products/{product['product_id']}", user=ADMIN)
     records = [dict(r, eventSourceARN=aws.stream_arns["catalog"]) for r in _stream_records(aws)]
@@ -240,8 +233,7 @@ def test_product_changes_reach_the_bus_through_the_outbox_relay(api, aws, shop, 
 
     result = relay.handler({"Records": records}, LambdaContext("CatalogOutboxRelay"))
     assert result == {"batchItemFailures": []}
-    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
-    published = [json.loads(m["Body"]) for m in messages]
+    published = event_spy()
     assert sorted(e["detail-type"] for e in published) == ["ProductArchived", "ProductCreated"]
     archived = next(e for e in published if e["detail-type"] == "ProductArchived")
     assert archived["detail"]["product"]["product_id"] == product["product_id"]

@@ -2,16 +2,12 @@ import pytest
 
 from functions.catalog.model import BrandInput, CategoryInput, ProductInput
 from functions.catalog.service import CatalogService
-from functions.shared import cursor
 from tests.unit.catalog.fakes import FakeCatalogRepository
 
 
 @pytest.fixture(autouse=True)
-def signing_key(monkeypatch):
-    monkeypatch.setenv("CURSOR_SIGNING_KEY", "unit-test-key")
-    cursor._key.cache_clear()
-    yield
-    cursor._key.cache_clear()
+def signing_key(cursor_key):
+    return cursor_key
 
 
 @pytest.fixture
