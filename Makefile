@@ -52,7 +52,7 @@ test: setup lint typecheck
 synth: setup
 	npx --no-install cdk synth --quiet -c stage=$${STAGE:-dev}
 
-bench: setup
+bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/calls.py
 
