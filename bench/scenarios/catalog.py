@@ -11,7 +11,7 @@ from bench.scenarios import scenario, seeder
 from bench.scenarios.relay import BATCH, stream_event
 from functions.catalog.events import ProductCreated
 from functions.catalog.model import Product
-from functions.shared.events import outbox_item
+from functions.shared.outbox import outbox_item
 from functions.shared.wiring import StreamConsumer
 
 PHONES = 25  # more than one default page of 20: the first page of Phones has a next page

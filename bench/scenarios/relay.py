@@ -14,8 +14,8 @@ from typing import Any
 
 from bench.harness import REGION, Bench
 from bench.scenarios import Scenario, fallback
-from functions.shared.events import OUTBOX_PREFIX, OUTBOX_RETENTION_S
 from functions.shared.ids import new_id
+from functions.shared.outbox import OUTBOX_PREFIX, OUTBOX_RETENTION_S
 from functions.shared.wiring import Function, StreamConsumer
 
 RELAY_HANDLER = "functions.shared.relay.handler"

@@ -37,7 +37,8 @@ from botocore.exceptions import ClientError
 from functions.catalog.model import Brand, Category, Product, ProductSummary
 from functions.shared.dynamo import cancellation_reasons, from_item, is_cancelled, to_item
 from functions.shared.errors import Conflict
-from functions.shared.events import DomainEvent, outbox_put
+from functions.shared.events import DomainEvent
+from functions.shared.outbox import outbox_put
 
 PRICE_DIGITS = 15
 MAX_QUERY_PAGES = 5  # a listing page never costs more than this many Query calls, however selective its filter

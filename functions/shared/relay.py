@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from functions.shared.aws import client
-from functions.shared.events import OUTBOX_PREFIX, bus_entry
+from functions.shared.outbox import OUTBOX_PREFIX, bus_entry
 from functions.shared.settings import env
 
 logger = Logger()
