@@ -60,32 +60,8 @@ class CatalogRepository(Protocol):
     def get_category(self, category_id: str) -> Category | None: ...
     def list_categories(self) -> list[Category]: ...
     def list_brands(self) -> list[Brand]: ...
-    def _put_unique(self, item: dict[str, Any], guard: dict[str, Any], taken: Conflict) -> None:
-        """Put ``item`` together with a guard item whose key is the unique name: the guard's condition fails when
-        the name is taken, and the transaction then writes neither."""
-        new = "attribute_not_exists(pk)"
-        self._transact(
-            [
-                {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": new}},
-                {"Put": {"TableName": self._table, "Item": to_item(guard), "ConditionExpression": new}},
-            ],
-            {1: taken},
-        )
-
-    def add_category(self, category: Category) -> None:
-        self._put_unique(
-            {"pk": "CATEGORY", "sk": category.category_id, **category.model_dump(mode="json")},
-            {"pk": f"CATNAME#{category.parent_id or 'ROOT'}", "sk": category.name.casefold()},
-            Conflict(f"a category named {category.name!r} already exists here", code="CATEGORY_EXISTS"),
-        )
-
-    def add_brand(self, brand: Brand) -> None:
-        self._put_unique(
-            {"pk": "BRAND", "sk": brand.brand_id, **brand.model_dump(mode="json")},
-            {"pk": "BRANDNAME", "sk": brand.name.casefold()},
-            Conflict(f"a brand named {brand.name!r} already exists", code="BRAND_EXISTS"),
-        )
-
+    def add_category(self, category: Category) -> None: ...
+    def add_brand(self, brand: Brand) -> None: ...
     def save_product(self, old: Product | None, new: Product, event: DomainEvent) -> None: ...
     def query_listing(
         self, query: ListingQuery, start: dict[str, Any] | None
@@ -245,50 +221,30 @@ class DynamoCatalogRepository:
                 raise Conflict("the item is being changed by another request, retry", code="BUSY") from None
             raise
 
-    def add_category(self, category: Category) -> None:
-        guard = {"pk": f"CATNAME#{category.parent_id or 'ROOT'}", "sk": category.name.casefold()}
-        item = {"pk": "CATEGORY", "sk": category.category_id, **category.model_dump(mode="json")}
+    def _put_unique(self, item: dict[str, Any], guard: dict[str, Any], taken: Conflict) -> None:
+        """Put ``item`` together with a guard item whose key is the unique name: the guard's condition fails when
+        the name is taken, and the transaction then writes neither."""
+        new = "attribute_not_exists(pk)"
         self._transact(
             [
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_item(item),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_item(guard),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
+                {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": new}},
+                {"Put": {"TableName": self._table, "Item": to_item(guard), "ConditionExpression": new}},
             ],
-            {1: Conflict(f"a category named {category.name!r} already exists here", code="CATEGORY_EXISTS")},
+            {1: taken},
+        )
+
+    def add_category(self, category: Category) -> None:
+        self._put_unique(
+            {"pk": "CATEGORY", "sk": category.category_id, **category.model_dump(mode="json")},
+            {"pk": f"CATNAME#{category.parent_id or 'ROOT'}", "sk": category.name.casefold()},
+            Conflict(f"a category named {category.name!r} already exists here", code="CATEGORY_EXISTS"),
         )
 
     def add_brand(self, brand: Brand) -> None:
-        guard = {"pk": "BRANDNAME", "sk": brand.name.casefold()}
-        item = {"pk": "BRAND", "sk": brand.brand_id, **brand.model_dump(mode="json")}
-        self._transact(
-            [
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_item(item),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_item(guard),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-            ],
-            {1: Conflict(f"a brand named {brand.name!r} already exists", code="BRAND_EXISTS")},
+        self._put_unique(
+            {"pk": "BRAND", "sk": brand.brand_id, **brand.model_dump(mode="json")},
+            {"pk": "BRANDNAME", "sk": brand.name.casefold()},
+            Conflict(f"a brand named {brand.name!r} already exists", code="BRAND_EXISTS"),
         )
 
     def save_product(self, old: Product | None, new: Product, event: DomainEvent) -> None:

@@ -9,7 +9,7 @@ No pydantic here, on purpose: the relay imports this module, and pydantic would 
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 OUTBOX_PREFIX = "OUTBOX#"
 OUTBOX_RETENTION_S = 24 * 3600
@@ -18,7 +18,7 @@ OUTBOX_RETENTION_S = 24 * 3600
 class Publishable(Protocol):
     """What the outbox needs of an event (:class:`functions.shared.events.DomainEvent` is one)."""
 
-    SOURCE: str
+    SOURCE: ClassVar[str]
 
     @property
     def event_id(self) -> str: ...
