@@ -177,8 +177,10 @@ def serve(port: int) -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
     def stop_when_parent_goes() -> None:
+        # os.read on the raw descriptor, not sys.stdin.buffer: a daemon thread blocked inside the buffered reader
+        # holds its lock, and interpreter shutdown then aborts with "could not acquire lock for <stdin>".
         try:
-            while sys.stdin.buffer.read(4096):
+            while os.read(sys.stdin.fileno(), 4096):
                 pass
         except OSError:
             pass

@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from functions.shared.wiring import Function, Platform, Route
+from functions.shared.wiring import Function, Platform, Route, env_names
 from local.auth import CognitoVerifier
 from local.gateway import Gateway
 from local.moto_server import MotoServer, MotoStartError
@@ -228,7 +228,8 @@ class LocalPlatform:
         return self.moto.endpoint
 
     def function_env(self) -> dict[str, str]:
-        """The environment every function gets, as the CDK function factory sets it in AWS."""
+        """The environment every function gets, as the CDK function factory sets it in AWS. Resource names are not
+        here: each invocation carries only those of its function's ``uses`` (:meth:`resource_env`)."""
         if self.moto is None:
             raise RuntimeError("the platform is not running")
         return {
@@ -241,8 +242,13 @@ class LocalPlatform:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": self.settings.log_level,
             "STAGE": "local",
-            **self.created.env,
         }
+
+    def resource_env(self, function: Function) -> dict[str, str]:
+        """The physical names of the resources ``function`` may use, and no others, as CDK grants them: a handler
+        that reads a resource it was not granted fails here as it would in AWS, instead of only after deploying."""
+        names = {name for use in function.uses for name in env_names(use.resource)}
+        return {k: v for k, v in self.created.env.items() if k in names}
 
     def invoke(self, function: Function, event: dict[str, Any]) -> Invocation:
         if self.pool is None:
@@ -252,6 +258,7 @@ class LocalPlatform:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "POWERTOOLS_SERVICE_NAME": self._contexts[function.name],  # as the CDK factory sets it
+            **self.resource_env(function),
         }
         return self.pool.invoke(
             function.handler,

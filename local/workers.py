@@ -84,6 +84,8 @@ class _Runtime:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._handlers: dict[str, Callable[..., Any]] = {}
+        self._invocation_env: set[str] = set()
+        self._base_env: dict[str, str] = {}
 
     def loop(self) -> None:
         while True:
@@ -115,6 +117,7 @@ class _Runtime:
         for key in [k for k in os.environ if k.startswith(("AWS_", "POWERTOOLS_"))]:
             del os.environ[key]
         os.environ.update(env)
+        self._base_env = dict(env)
         imported = []
         for module in warm:
             # A module that cannot be imported now fails again, loudly, when it is invoked.
@@ -139,6 +142,14 @@ class _Runtime:
     def _invoke(self, request: dict[str, Any]) -> tuple[str, Any]:
         from local.apigw import LambdaContext
 
+        # Each Lambda function has its own environment; this worker serves many. Undo what the previous
+        # invocation set that this one does not (another function's table names), then set this one's.
+        for key in self._invocation_env - set(request["env"]):
+            if key in self._base_env:
+                os.environ[key] = self._base_env[key]
+            else:
+                os.environ.pop(key, None)
+        self._invocation_env = set(request["env"])
         os.environ.update(request["env"])
         try:
             handler = self._handler(request["handler"])

@@ -102,6 +102,18 @@ def test_the_function_environment_replaces_the_platform_aws_settings(pool: Worke
     assert result.payload["colour"] == "blue"
 
 
+def test_one_functions_variables_do_not_leak_into_the_next_invocation(pool: WorkerPool) -> None:
+    # Workers serve many functions; in AWS each function has only its own variables (its granted resources).
+    pids = set()
+    for _ in range(4):  # enough to reach the same worker twice whatever the pool size
+        first = invoke(pool, "counter", env={"AWS_LAMBDA_FUNCTION_NAME": "A", "COLOUR": "red"})
+        second = invoke(pool, "counter", env={"AWS_LAMBDA_FUNCTION_NAME": "B"})
+        assert first.payload["colour"] == "red"
+        assert second.payload["colour"] == "blue"  # the platform-wide value again, not A's
+        pids |= {first.payload["pid"], second.payload["pid"]}
+    assert pids
+
+
 def test_a_raising_handler_is_reported_like_lambda_and_the_worker_survives(pool: WorkerPool) -> None:
     before = invoke(pool, "counter").payload["pid"]
     failed = invoke(pool, "boom")
