@@ -44,8 +44,9 @@ def test_the_openapi_document_has_every_route_of_the_manifest(url: str) -> None:
 
 
 def test_the_openapi_document_is_valid_openapi(url: str) -> None:
-    validator = pytest.importorskip("openapi_spec_validator")
-    validator.validate(requests.get(f"{url}/openapi.json", timeout=30).json())
+    import openapi_spec_validator
+
+    openapi_spec_validator.validate(requests.get(f"{url}/openapi.json", timeout=30).json())
 
 
 def test_the_docs_page_loads_its_assets_from_the_platform(url: str) -> None:
