@@ -46,8 +46,9 @@ infra: setup
 e2e: setup
 	$(BIN)/pytest tests/e2e -q
 
+# Two workers: the machine (and CI) has two cores; every test is isolated (own moto, own ports, own temp dirs).
 test: setup lint typecheck
-	$(BIN)/pytest tests -q
+	$(BIN)/pytest tests -q -n 2
 
 synth: setup
 	npx --no-install cdk synth --quiet -c stage=$${STAGE:-dev}
