@@ -99,6 +99,11 @@ class ProductInput(Strict):
 
 
 class ProductUpdate(ProductInput):
+    """A full replacement: every editable field is required, so leaving ``status`` out cannot quietly take an
+    active product off the shop."""
+
+    description: Description
+    status: ProductStatus
     version: StrictInt = Field(ge=1, description="The version you read; a stale one is a 409")
 
 

@@ -4,7 +4,7 @@
 item                            pk                      sk / notes
 ==============================  ======================  ==============================================================
 product                         ``PRODUCT#<id>``        ``PRODUCT``; the whole product with its variants and images
-SKU guard                       ``SKU#<SKU>``           ``SKU``; makes a SKU unique across the shop (upper-cased)
+SKU guard                       ``SKU#<SKU>``           ``SKU``; a SKU belongs to one product for good (upper-cased)
 category                        ``CATEGORY``            ``<category_id>``; all categories in one partition
 category name guard             ``CATNAME#<parent>``    ``<lower name>``; sibling names are unique
 brand                           ``BRAND``               ``<brand_id>``
@@ -24,7 +24,13 @@ of the key, e.g. brand within a category, discards rows); categories = one Query
 archive = BatchGetItem of the references + one TransactWriteItems (product, SKU guards, listing rows, outbox).
 
 Invariants guarded by conditions: a product is created once (``attribute_not_exists``); an update applies only to the
-version it was based on; a SKU guard belongs to exactly one product; category and brand names are unique.
+version it was based on; a SKU guard belongs to exactly one product and is never released, even when the variant is
+dropped or the product archived, because orders and stock records keep referring to it; category and brand names are
+unique.
+
+Transaction size: 1 product + at most 50 new SKU guards + at most 6 listing puts + 6 listing deletes + 1 outbox item =
+64, inside DynamoDB's 100-item limit (``MAX_TRANSACTION_ITEMS`` is checked anyway, so a future change to these
+bounds fails as a clear 422, not a 500).
 """
 
 from __future__ import annotations
@@ -36,12 +42,13 @@ from botocore.exceptions import ClientError
 
 from functions.catalog.model import Brand, Category, Product, ProductSummary
 from functions.shared.dynamo import cancellation_reasons, from_item, is_cancelled, to_item
-from functions.shared.errors import Conflict
+from functions.shared.errors import Conflict, Unprocessable
 from functions.shared.events import DomainEvent
 from functions.shared.outbox import outbox_put
 
 PRICE_DIGITS = 15
 MAX_QUERY_PAGES = 5  # a listing page never costs more than this many Query calls, however selective its filter
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 
 
 @dataclass(frozen=True)
@@ -283,17 +290,6 @@ class DynamoCatalogRepository:
                     }
                 }
             )
-        for sku in sorted(old_skus - new_skus):
-            items.append(
-                {
-                    "Delete": {
-                        "TableName": t,
-                        "Key": {"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "SKU"}},
-                        "ConditionExpression": "product_id = :p",
-                        "ExpressionAttributeValues": {":p": {"S": new.product_id}},
-                    }
-                }
-            )
         old_parts = old.listing_partitions() if old else set()
         new_parts = new.listing_partitions()
         for part in sorted(new_parts):
@@ -303,4 +299,9 @@ class DynamoCatalogRepository:
                 {"Delete": {"TableName": t, "Key": {"pk": {"S": f"LIST#{part}"}, "sk": {"S": new.product_id}}}}
             )
         items.append(outbox_put(t, event))
+        if len(items) > MAX_TRANSACTION_ITEMS:
+            raise Unprocessable(
+                f"this change touches {len(items)} records, more than one transaction can hold; split it",
+                code="TOO_MANY_CHANGES",
+            )
         self._transact(items, conflicts)

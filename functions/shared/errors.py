@@ -57,6 +57,10 @@ class PayloadTooLarge(AppError):
     status, code = 413, "PAYLOAD_TOO_LARGE"
 
 
+class UnsupportedMediaType(AppError):
+    status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
+
+
 class Unprocessable(AppError):
     status, code = 422, "VALIDATION_FAILED"
 

@@ -8,7 +8,8 @@ validation, OpenAPI, CORS, the error model and authorisation are identical every
 * a response that fails its own model is a server bug: 500, never blamed on the client;
 * who may call the route comes from the context manifest (the same declaration the CDK app and the local gateway
   read): anonymous callers of a protected route get 401, callers without a permitted role 403;
-* bodies larger than ``MAX_BODY_BYTES`` are refused with 413 before anything is parsed;
+* bodies larger than ``MAX_BODY_BYTES`` are refused with 413 and non-JSON bodies with 415, before anything is
+  parsed;
 * authorisation runs in the entrypoint, before Powertools' request validation (which always runs first inside
   ``resolve``), so a caller without the role gets 403, not a 422 describing the body the route expects.
 """
@@ -30,7 +31,14 @@ from aws_lambda_powertools.shared.json_encoder import Encoder
 from botocore.exceptions import ClientError
 
 from functions.shared.auth import AuthContext, from_event
-from functions.shared.errors import AppError, Forbidden, PayloadTooLarge, Unauthorized, error_body
+from functions.shared.errors import (
+    AppError,
+    Forbidden,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    error_body,
+)
 from functions.shared.wiring import ContextManifest, Route, role_allows
 
 logger = Logger()
@@ -135,11 +143,36 @@ def _refusal(exc: AppError) -> dict[str, Any]:
     }
 
 
-def authorise(app: ShopResolver, event: dict[str, Any]) -> AuthContext:
-    """Size limit and the manifest's role rule, checked before the body is even parsed: a caller without the role
-    learns nothing about what the route would accept (403 before 422)."""
+def _body_bytes(event: dict[str, Any]) -> int:
     body = event.get("body") or ""
-    if len(body) > MAX_BODY_BYTES:
+    if event.get("isBase64Encoded"):
+        return len(body) * 3 // 4
+    return len(body.encode("utf-8", errors="surrogatepass"))
+
+
+def _check_media_type(event: dict[str, Any]) -> None:
+    """Bodies are JSON. Anything else (a form post, text/plain) is a 415 before Powertools sees it: its form parser
+    would otherwise turn the raw body into field names and echo it, password included, in a 422. Media types are
+    case-insensitive (RFC 9110), Powertools' check is not, so the header is normalised here."""
+    if not event.get("body"):
+        return
+    for group in ("headers", "multiValueHeaders"):
+        headers = event.get(group) or {}
+        for name in list(headers):
+            if name.lower() != "content-type":
+                continue
+            value = headers[name]
+            raw = value[0] if isinstance(value, list) and value else value
+            media = str(raw or "").split(";")[0].strip().lower()
+            if media and media != "application/json" and not media.endswith("+json"):
+                raise UnsupportedMediaType(f"send the body as application/json, not {media}")
+            headers[name] = [str(raw).lower()] if isinstance(value, list) else str(raw).lower()
+
+
+def authorise(app: ShopResolver, event: dict[str, Any]) -> AuthContext:
+    """Size limit, media type and the manifest's role rule, checked before the body is even parsed: a caller
+    without the role learns nothing about what the route would accept (403 before 422)."""
+    if _body_bytes(event) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes")
     route: Route | None = app.routes_by_key.get(
         (str(event.get("httpMethod", "")).upper(), str(event.get("resource", "")))
@@ -153,6 +186,7 @@ def authorise(app: ShopResolver, event: dict[str, Any]) -> AuthContext:
         if not auth.authenticated:
             raise Unauthorized("sign in to call this route")
         raise Forbidden("your role may not call this route")
+    _check_media_type(event)
     return auth
 
 

@@ -248,3 +248,42 @@ def test_responses_are_utf8_json_not_ascii_escapes(api, shop):
     route, params, _ = match(compile_routes(PLATFORM.routes), "GET", "/brands")
     response = list_brands.handler(build_event(route, "/brands", params), LambdaContext("ListBrands"))
     assert "华为 Huawei" in response["body"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+def test_a_body_that_is_not_json_is_415_and_never_echoed(api, content_type):
+    r = api("POST", "/admin/brands", raw_body="name=secret-value", user=ADMIN, headers={"Content-Type": content_type})
+    assert (r.status, r.body["error"]["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert "secret-value" not in json.dumps(r.body)
+
+
+@pytest.mark.parametrize("content_type", ["Application/JSON", "application/json; charset=UTF-8"])
+def test_json_media_types_are_case_insensitive(api, content_type):
+    r = api("POST", "/admin/brands", {"name": "Case Brand"}, user=ADMIN, headers={"Content-Type": content_type})
+    assert r.status == 201, r.body
+
+
+def test_the_body_limit_counts_bytes_not_characters(api):
+    # 100,000 three-byte characters: 300 KB, over the 256 KB limit though under it in characters.
+    r = api("POST", "/admin/brands", raw_body=json.dumps({"name": "好" * 100_000}, ensure_ascii=False), user=ADMIN)
+    assert r.status == 413
+
+
+def test_replacing_all_fifty_skus_of_a_product_works(api, shop, new_product):
+    fifty = [variant(f"BIGA-{i}", 100 + i, options={"n": str(i)}) for i in range(50)]
+    product = new_product(variants=fifty)
+    replaced = [variant(f"BIGB-{i}", 100 + i, options={"n": str(i)}) for i in range(50)]
+    body = {k: product[k] for k in ("name", "description", "brand_id", "category_id", "status")}
+    r = api("PUT", f"/admin/products/{product['product_id']}", {**body, "variants": replaced, "version": 1}, user=ADMIN)
+    assert (r.status, len(r.body["variants"])) == (200, 50)
+    # the dropped SKUs stay with this product: nobody else can take one
+    other = {**body, "variants": [variant("BIGA-0", 100)]}
+    assert api("POST", "/admin/products", other, user=ADMIN).body["error"]["code"] == "SKU_TAKEN"
+
+
+def test_a_put_without_status_is_refused_instead_of_unpublishing(api, shop, new_product):
+    product = new_product()
+    body = {k: product[k] for k in ("name", "description", "brand_id", "category_id", "variants")}
+    r = api("PUT", f"/admin/products/{product['product_id']}", {**body, "version": 1}, user=ADMIN)
+    assert r.status == 422
+    assert api("GET", f"/products/{product['product_id']}").status == 200

@@ -53,8 +53,6 @@ class FakeCatalogRepository:
         for sku in (s.upper() for s in new.skus):
             if self.skus.get(sku, new.product_id) != new.product_id:
                 raise Conflict(f"SKU {sku} taken", code="SKU_TAKEN")
-        for sku in (s.upper() for s in (old.skus if old else set()) - new.skus):
-            self.skus.pop(sku, None)
         for sku in (s.upper() for s in new.skus):
             self.skus[sku] = new.product_id
         self.products[new.product_id] = new

@@ -140,3 +140,13 @@ def test_the_category_tree_nests_children(svc, shop):
     tree = svc.category_tree()
     assert [n.name for n in tree] == ["电子 Electronics"]
     assert sorted(c.name for c in tree[0].children) == ["手机 Phones", "音频 Audio"]
+
+
+def test_a_sku_dropped_from_a_product_stays_reserved_to_it(svc, shop):
+    first = svc.create_product(product_input(shop["phones"], shop["huawei"], sku="KEEP-A"))
+    data = product_input(shop["phones"], shop["huawei"], sku="KEEP-B").model_dump()
+    svc.update_product(first.product_id, ProductUpdate.model_validate({**data, "version": 1}))
+    with pytest.raises(Conflict):
+        svc.create_product(product_input(shop["phones"], shop["huawei"], sku="KEEP-A"))
+    back = product_input(shop["phones"], shop["huawei"], sku="KEEP-A").model_dump()
+    assert svc.update_product(first.product_id, ProductUpdate.model_validate({**back, "version": 2})).version == 3
