@@ -1,7 +1,7 @@
 """The outbox relay: a DynamoDB stream consumer that puts each new outbox item on the EventBridge bus.
 
 One relay function per context table (declared as a ``StreamConsumer`` in the context's manifest). The event source
-mapping only delivers INSERTs of ``OUTBOX#`` items. Entries go to ``PutEvents`` ten at a time; entries EventBridge
+mapping only delivers INSERTs of ``OUTBOX#`` items. Entries go to ``PutEvents`` ten (and at most 256 KB) at a time; entries EventBridge
 rejects are reported back as batch item failures, so the stream retries from the first of them. Replays are safe:
 every consumer de-duplicates on ``event_id``.
 
@@ -21,6 +21,30 @@ from functions.shared.settings import env
 
 logger = Logger()
 PUT_EVENTS_MAX = 10
+# PutEvents refuses a request over 256 KB as a whole. A few large events (a product with fifty variants is about
+# 120 KB) in one chunk would then fail together, be retried together and fail again until the stream gives up:
+# chunks are cut by size as well as by count.
+PUT_EVENTS_MAX_BYTES = 256 * 1024
+
+
+def entry_size(entry: dict[str, Any]) -> int:
+    """An entry's size as EventBridge counts it (the UTF-8 bytes of its source, detail type and detail, plus a
+    margin for the bus name and timestamp)."""
+    text = entry["Source"] + entry["DetailType"] + entry["Detail"] + entry.get("EventBusName", "")
+    return len(text.encode("utf-8")) + 64
+
+
+def chunks(pending: list[tuple[str, dict[str, Any]]]) -> list[list[tuple[str, dict[str, Any]]]]:
+    out: list[list[tuple[str, dict[str, Any]]]] = []
+    size = 0
+    for item in pending:
+        item_size = entry_size(item[1])
+        if not out or len(out[-1]) >= PUT_EVENTS_MAX or size + item_size > PUT_EVENTS_MAX_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(item)
+        size += item_size
+    return out
 
 
 def _entry(record: dict[str, Any], bus: str) -> dict[str, Any] | None:
@@ -41,8 +65,10 @@ def relay(records: list[dict[str, Any]], bus: str) -> list[str]:
             pending.append((record["dynamodb"]["SequenceNumber"], entry))
     failed: list[str] = []
     events = client("events")
-    for start in range(0, len(pending), PUT_EVENTS_MAX):
-        chunk = pending[start : start + PUT_EVENTS_MAX]
+    for chunk in chunks(pending):
+        if len(chunk) == 1 and entry_size(chunk[0][1]) > PUT_EVENTS_MAX_BYTES:
+            # Can never be published; retrying would only hold the stream up. Loud, so it is seen and fixed.
+            logger.error("event too large for EventBridge", extra={"sequence": chunk[0][0]})
         try:
             result = events.put_events(Entries=[e for _, e in chunk])
         except Exception:  # the whole call failed: retry every record of the chunk
