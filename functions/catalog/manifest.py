@@ -23,6 +23,8 @@ TABLE = Table(
     stream=True,
     ttl_attribute="expires_at",
 )
+# The keyword-search index (functions.catalog.search.dynamo documents its keys); derived from the catalogue by events.
+SEARCH = Table(name="search")
 IMAGES = Bucket(name="images", browser_uploads=True)
 
 _H = "functions.catalog.handlers"
@@ -33,7 +35,7 @@ _STAFF = roles("catalog")
 MANIFEST = ContextManifest(
     name="catalog",
     description="Products, variants (SKUs), categories, brands and product images",
-    tables=(TABLE,),
+    tables=(TABLE, SEARCH),
     buckets=(IMAGES,),
     routes=(
         Route(

@@ -1,9 +1,9 @@
 """The outbox relay: a DynamoDB stream consumer that puts each new outbox item on the EventBridge bus.
 
 One relay function per context table (declared as a ``StreamConsumer`` in the context's manifest). The event source
-mapping only delivers INSERTs of ``OUTBOX#`` items. Entries go to ``PutEvents`` ten (and at most 256 KB) at a time; entries EventBridge
-rejects are reported back as batch item failures, so the stream retries from the first of them. Replays are safe:
-every consumer de-duplicates on ``event_id``.
+mapping only delivers INSERTs of ``OUTBOX#`` items. Entries go to ``PutEvents`` ten (and at most 256 KB) at a
+time; entries EventBridge rejects are reported back as batch item failures, so the stream retries from the first of
+them. Replays are safe: every consumer de-duplicates on ``event_id``.
 
 Hand-written rather than Powertools' ``BatchProcessor`` because that processes one record at a time, and one
 ``PutEvents`` per ten records is a tenth of the calls.
