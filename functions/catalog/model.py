@@ -11,31 +11,23 @@ Rules held here:
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from functions.shared.money import Money
+from functions.shared.text import plain_line, plain_paragraphs
 
 MAX_VARIANTS = 50
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f<>]")
-
-
-def _clean_text(value: str) -> str:
-    text = value.strip()
-    if _CONTROL.search(text):
-        raise ValueError("must not contain control characters or angle brackets")
-    return text
 
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Description = Annotated[str, Field(max_length=5000)]
 Sku = Annotated[str, Field(pattern=SKU_PATTERN, examples=["HW-P60-BLK-256"])]
-OptionText = Annotated[str, Field(min_length=1, max_length=50)]
+OptionText = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(plain_line)]
 
 
 class ProductStatus(StrEnum):
@@ -79,7 +71,8 @@ class ProductInput(Strict):
     status: ProductStatus = ProductStatus.DRAFT
     variants: list[VariantInput] = Field(min_length=1, max_length=MAX_VARIANTS)
 
-    _clean_name = field_validator("name", "description")(_clean_text)
+    _clean_name = field_validator("name")(plain_line)
+    _clean_description = field_validator("description")(plain_paragraphs)
 
     @model_validator(mode="after")
     def _variants_consistent(self) -> ProductInput:
@@ -109,22 +102,22 @@ class ProductUpdate(ProductInput):
 
 class CategoryInput(Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)]
-    parent_id: str | None = Field(default=None, max_length=64)
+    parent_id: str | None = Field(default=None, min_length=1, max_length=64)
 
-    _clean_name = field_validator("name")(_clean_text)
+    _clean_name = field_validator("name")(plain_line)
 
 
 class BrandInput(Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)]
 
-    _clean_name = field_validator("name")(_clean_text)
+    _clean_name = field_validator("name")(plain_line)
 
 
 class ImageInput(Strict):
     content_type: Annotated[str, Field(pattern=r"^image/(jpeg|png|webp)$")] = "image/jpeg"
     alt: Annotated[str, Field(max_length=200)] = ""
 
-    _clean_alt = field_validator("alt")(_clean_text)
+    _clean_alt = field_validator("alt")(plain_line)
 
 
 # --- entities ----------------------------------------------------------------------------------------------------

@@ -27,6 +27,14 @@ class Money(BaseModel):
         return Money(amount=self.amount + other.amount, currency=self.currency)
 
     def __sub__(self, other: Money) -> Money:
+        """Refuses to go below zero: a discount larger than what it discounts is a bug to surface, not to hide.
+        Callers that mean "at most down to zero" say so with :meth:`minus_capped`."""
+        self._same(other)
+        if other.amount > self.amount:
+            raise ValueError(f"{other.amount} is more than {self.amount}")
+        return Money(amount=self.amount - other.amount, currency=self.currency)
+
+    def minus_capped(self, other: Money) -> Money:
         self._same(other)
         return Money(amount=max(0, self.amount - other.amount), currency=self.currency)
 

@@ -28,4 +28,10 @@ def test_adding_money_in_two_currencies_is_refused():
 def test_arithmetic_keeps_integers():
     total = Money(amount=1050, currency="CNY").times(3) + Money(amount=1, currency="CNY")
     assert total == Money(amount=3151, currency="CNY")
-    assert (Money(amount=5) - Money(amount=9)).amount == 0
+    assert (Money(amount=9) - Money(amount=5)).amount == 4
+    assert Money(amount=5).minus_capped(Money(amount=9)).amount == 0
+
+
+def test_subtracting_more_than_there_is_is_an_error_not_a_silent_zero():
+    with pytest.raises(ValueError):
+        Money(amount=5) - Money(amount=9)

@@ -77,3 +77,16 @@ def test_more_than_fifty_variants_are_refused():
     ]
     with pytest.raises(ValidationError):
         ProductInput.model_validate(body(variants=variants))
+
+
+@pytest.mark.parametrize(
+    "options", [{"colour": "<b>red</b>"}, {"colour\u202e": "red"}, {"colour": "\u200b"}, {"": "red"}]
+)
+def test_option_names_and_values_follow_the_plain_text_rule(options):
+    variants = [{"sku": "A-1", "options": options, "price": {"amount": 1, "currency": "CNY"}}]
+    with pytest.raises(ValidationError):
+        ProductInput.model_validate(body(variants=variants))
+
+
+def test_descriptions_may_have_paragraphs():
+    assert ProductInput.model_validate(body(description="第一段\n第二段")).description == "第一段\n第二段"
