@@ -245,9 +245,8 @@ class Gateway:
             if known and method == "OPTIONS":
                 allow = (("Access-Control-Allow-Methods", ",".join([*methods, "OPTIONS"])),)
                 return Reply(204, b"", (*cors, *allow) if origin else allow, content_type=None)
-            if known:
-                message = f"{method} is not allowed on {path}; use {', '.join(methods)}"
-                return Reply(405, error_json("METHOD_NOT_ALLOWED", message), (("Allow", ", ".join(methods)), *cors))
+            # A known path with another method is a 404 too: API Gateway answers both through its
+            # MISSING_AUTHENTICATION_TOKEN response, which the CDK app maps to 404 NOT_FOUND (infra/api.py).
             return Reply(404, error_json("NOT_FOUND", f"no route for {method} {path}"), cors)
         claims = None
         if route.auth is not None:
