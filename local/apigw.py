@@ -1,10 +1,10 @@
 """API Gateway REST (v1) proxy events, built the way AWS builds them, for the local gateway and the tests.
 
 Route matching follows API Gateway: literal paths win over ``{param}`` templates; a known path with another method
-is a "missing authentication token" in AWS (a 404 in our gateway responses), and so it is here. The event carries ``resource`` (the
-template), ``path``, the single- and multi-value query and headers, ``pathParameters``, the request context with the
-stage and request id and, when a token was verified, ``requestContext.authorizer.claims`` as the Cognito user-pool
-authorizer sets them (every claim a string; the groups joined with commas).
+is a "missing authentication token" in AWS (a 404 in our gateway responses), and so it is here. The event carries
+``resource`` (the template), ``path``, the single- and multi-value query and headers, ``pathParameters``, the
+request context with the stage and request id and, when a token was verified, ``requestContext.authorizer.claims``
+as the Cognito user-pool authorizer sets them (every claim a string; the groups joined with commas).
 """
 
 from __future__ import annotations
