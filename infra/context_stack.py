@@ -11,6 +11,8 @@ import re
 
 from aws_cdk import Duration, NestedStack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -44,6 +46,12 @@ def pascal(name: str) -> str:
 
 def has_infrastructure(context: ContextManifest) -> bool:
     return bool(context.functions or context.tables or context.buckets)
+
+
+def is_public(bucket: Bucket) -> bool:
+    """Served to anonymous shoppers through CloudFront. The manifest has no flag of its own for that yet: the one
+    kind of bucket browsers upload to (product images) is the kind they read back."""
+    return bucket.browser_uploads
 
 
 def secure_queue(
@@ -81,12 +89,16 @@ class ContextStack(NestedStack):
         self.stage_config = stage
         self.tables: dict[str, dynamodb.Table] = {t.name: self._table(t) for t in context.tables}
         self.buckets: dict[str, s3.Bucket] = {b.name: self._bucket(b) for b in context.buckets}
+        self.distributions: dict[str, cloudfront.Distribution] = {
+            b.name: self._distribution(b, self.buckets[b.name]) for b in context.buckets if is_public(b)
+        }
         self.resources = Resources(
             shared,
             tables={
                 t.name: TableBinding(self.tables[t.name], tuple(i.name for i in t.indexes)) for t in context.tables
             },
             buckets=self.buckets,
+            public_urls={name: f"https://{d.distribution_domain_name}" for name, d in self.distributions.items()},
         )
         self._code = function_code()
         self._layer = powertools_layer(self)
@@ -189,6 +201,58 @@ class ContextStack(NestedStack):
             ],
         )
         return bucket
+
+    def _distribution(self, spec: Bucket, bucket: s3.Bucket) -> cloudfront.Distribution:
+        """The bucket stays private (BLOCK_ALL): only this distribution reads it, signed with Origin Access Control
+        (the bucket policy's AWS:SourceArn condition names the distribution)."""
+        distribution = cloudfront.Distribution(
+            self,
+            f"{pascal(spec.name)}Cdn",
+            comment=f"shop-{self.stage_config.name} {spec.name} (public, read only)",
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(
+                    bucket, origin_access_levels=[cloudfront.AccessLevel.READ]
+                ),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+                # Keys are generated per upload and never rewritten, so an object may be cached as long as it lives.
+                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                response_headers_policy=cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+                compress=True,
+            ),
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+        )
+        NagSuppressions.add_resource_suppressions(
+            distribution,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-CFR1",
+                    reason=f"The {spec.name} distribution serves public product images to any storefront visitor; "
+                    "where the shop sells is decided at checkout and shipping, not by hiding pictures.",
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-CFR2",
+                    reason=f"The {spec.name} distribution only answers GET/HEAD for static objects of a private "
+                    "bucket (no application behind it, no query strings or cookies forwarded): a WAF would have "
+                    "nothing to inspect but would be billed per request.",
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-CFR3",
+                    reason=f"The {spec.name} distribution serves anonymous, public images (no personal data, no "
+                    "credentials); CloudFront's built-in CloudWatch metrics cover traffic and errors, and every "
+                    "write is logged by the upload function. Standard logs would need an ACL-enabled log bucket.",
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-CFR4",
+                    reason="With the default *.cloudfront.net certificate CloudFront fixes the viewer security policy "
+                    "at TLSv1 and it cannot be raised; a custom domain with an ACM certificate (us-east-1) is an "
+                    "operator decision. The content is public, served HTTPS only, and no credential travels on it.",
+                ),
+            ],
+        )
+        return distribution
 
     # --- functions ----------------------------------------------------------------------------------------------
 

@@ -26,6 +26,22 @@ from infra.grants import SharedResources
 
 SECRET_LENGTH = 64
 
+# Exactly what functions/accounts/cognito.py sends with the public SignUp call (email, name): Cognito refuses a
+# sign-up that sets an attribute its app client may not write ("A client attempted to write unauthorized
+# attribute"). A shopper's access token can change these two with UpdateUserAttributes; an email change then only
+# takes effect once verified (keep_original). phone_number is written by PUT /me only, with AdminUpdateUserAttributes.
+WEB_CLIENT_WRITE_ATTRIBUTES = frozenset({"email", "name"})
+# What the API reads from the ID token (email; email_verified for the verification follow-up), plus what the client
+# writes. GET /me reads the profile with AdminGetUser, which these do not limit.
+WEB_CLIENT_READ_ATTRIBUTES = WEB_CLIENT_WRITE_ATTRIBUTES | {"email_verified"}
+
+_STANDARD_ATTRIBUTES = {
+    "email": "email",
+    "email_verified": "email_verified",
+    "name": "fullname",
+    "phone_number": "phone_number",
+}
+
 
 def stack_name(stage: StageConfig) -> str:
     return f"Shop-{stage.name}"
@@ -40,6 +56,16 @@ def password_policy(policy: PasswordPolicy = PASSWORD_POLICY) -> cognito.Passwor
         require_lowercase=policy.require_lowercase,
         require_digits=policy.require_numbers,
         require_symbols=policy.require_symbols,
+    )
+
+
+def client_attributes(names: frozenset[str]) -> cognito.ClientAttributes:
+    """Cognito attribute names (``name``) as CDK's mask (``fullname``)."""
+    unknown = names - _STANDARD_ATTRIBUTES.keys()
+    if unknown:
+        raise ValueError(f"no standard attribute mapping for {sorted(unknown)}")
+    return cognito.ClientAttributes().with_standard_attributes(
+        **{_STANDARD_ATTRIBUTES[name]: True for name in sorted(names)}
     )
 
 
@@ -119,6 +145,14 @@ class ShopStack(Stack):
         CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.user_pool_client.user_pool_client_id)
         CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
+        for context_stack in self.contexts.values():
+            for bucket, distribution in context_stack.distributions.items():
+                CfnOutput(
+                    self,
+                    f"{pascal(bucket)}BaseUrl",
+                    value=f"https://{distribution.distribution_domain_name}",
+                    description=f"Public base URL of the {bucket} bucket (CloudFront)",
+                )
 
     def _user_pool(self, platform: Platform) -> None:
         stage = self.stage_config
@@ -129,8 +163,23 @@ class ShopStack(Stack):
             # The API's SignUp route calls Cognito's public SignUp, then confirms and groups the user as admin.
             self_sign_up_enabled=True,
             sign_in_aliases=cognito.SignInAliases(email=True),
+            # Ann@Example.com and ann@example.com are one account, at sign-up and at login.
+            sign_in_case_sensitive=False,
+            # An email change stays pending, the old address in force, until the new one is proven with a code.
+            # Cognito only accepts that for an auto-verified attribute ("All attributes in
+            # AttributesRequireVerificationBeforeUpdate must exist in AutoVerifiedAttributes"), so email stays
+            # auto-verified although the API confirms sign-ups itself: see WEB_CLIENT_WRITE_ATTRIBUTES.
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            keep_original=cognito.KeepOriginalAttrs(email=True),
+            # Sent for a changed address, and (while auto-verify is on) once at sign-up, whose code nobody needs.
+            user_verification=cognito.UserVerificationConfig(
+                email_subject="Your shop verification code",
+                email_body="Your verification code is {####}. Enter it in the shop to confirm this email address.",
+                email_style=cognito.VerificationEmailStyle.CODE,
+            ),
             password_policy=password_policy(),
+            # Server-confirmed users have email_verified=false until they verify it, so until then a forgotten
+            # password can only be reset by an operator.
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             deletion_protection=stage.deletion_protection,
             removal_policy=stage.removal_policy,
@@ -143,6 +192,10 @@ class ShopStack(Stack):
             disable_o_auth=True,
             generate_secret=False,
             prevent_user_existence_errors=True,
+            # What a token from this client lets its holder write with UpdateUserAttributes, and also what the
+            # public SignUp call may set; the server writes everything else with the admin APIs.
+            write_attributes=client_attributes(WEB_CLIENT_WRITE_ATTRIBUTES),
+            read_attributes=client_attributes(WEB_CLIENT_READ_ATTRIBUTES),
         )
         for group in platform.user_groups:
             cognito.UserPoolGroup(

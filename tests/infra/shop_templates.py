@@ -23,6 +23,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from aws_cdk import App, CfnElement, Stack  # after the jsii environment above
 from aws_cdk.assertions import Template
+from constructs import IConstruct
 
 from functions.shared.wiring import Platform
 from infra.app import create_stack
@@ -63,6 +64,11 @@ def synthesize(stage: str, platform: Platform | None = None, *, nag: bool = True
     nested = {name: Template.from_stack(ctx).to_json() for name, ctx in stack.contexts.items()}
     ids = {name: stack.get_logical_id(cast(CfnElement, c.nested_stack_resource)) for name, c in stack.contexts.items()}
     return Synth(stage, stack, outdir, parent, nested, ids)
+
+
+def logical_id_of(construct: IConstruct) -> str:
+    """The logical id of an L2 construct's CloudFormation resource in its own stack's template."""
+    return Stack.of(construct).get_logical_id(cast(CfnElement, construct.node.default_child))
 
 
 def resources(template: Json, type_: str) -> dict[str, Json]:

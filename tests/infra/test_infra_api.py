@@ -183,4 +183,4 @@ def test_a_change_in_a_context_stack_redeploys_the_api() -> None:
 
 
 def test_outputs_name_the_api_pool_client_and_bus(dev: Synth) -> None:
-    assert {"ApiUrl", "UserPoolId", "UserPoolClientId", "EventBusName"} <= set(dev.parent["Outputs"])
+    assert {"ApiUrl", "UserPoolId", "UserPoolClientId", "EventBusName", "ImagesBaseUrl"} <= set(dev.parent["Outputs"])

@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import json
 
-from shop_templates import Synth, function_ids_by_handler_name, get_att_targets, props, resources, role_statements
+from shop_templates import (
+    Json,
+    Synth,
+    function_ids_by_handler_name,
+    get_att_targets,
+    logical_id_of,
+    props,
+    resources,
+    role_statements,
+)
 
 from functions.accounts.domain import PASSWORD_POLICY
 from functions.manifest import PLATFORM
 from functions.shared.wiring import ContextManifest
 from infra.config import STAGES
-from infra.context_stack import STREAM_RETRY_ATTEMPTS
+from infra.context_stack import STREAM_RETRY_ATTEMPTS, is_public
+from infra.grants import PUBLIC_BASE_URL_ENV
+from infra.shop_stack import WEB_CLIENT_READ_ATTRIBUTES
 
 # CloudFormation's hard limit is 500 per stack; DESIGN.md §2 wants every stack well under it.
 RESOURCE_BUDGET = 400
@@ -36,11 +47,8 @@ def test_only_contexts_with_something_to_deploy_get_a_stack(dev: Synth) -> None:
 def test_tables_follow_the_manifest(stage: Synth) -> None:
     for context in PLATFORM.contexts:
         for table in context.tables:
-            (p,) = [
-                props(t)
-                for t in resources(stage.nested[context.name], "AWS::DynamoDB::Table").values()
-                if props(t)["KeySchema"][0]["AttributeName"] == table.partition_key
-            ]
+            logical_id = logical_id_of(stage.stack.contexts[context.name].tables[table.name])
+            p = props(stage.nested[context.name]["Resources"][logical_id])
             assert p["BillingMode"] == "PAY_PER_REQUEST"
             keys = [(k["AttributeName"], k["KeyType"]) for k in p["KeySchema"]]
             assert keys == [(table.partition_key, "HASH"), *([(table.sort_key, "RANGE")] if table.sort_key else [])]
@@ -127,6 +135,91 @@ def test_user_pool_signs_in_by_email_with_the_local_password_policy_and_staff_gr
     assert set(c["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
     assert c["GenerateSecret"] is False
     assert c["UserPoolId"] == {"Ref": pool_id}
+
+
+def test_shoppers_cannot_rewrite_their_identity_with_their_own_tokens(stage: Synth) -> None:
+    """An access token from the web client may call UpdateUserAttributes on whatever the client can write, so the
+    client writes exactly what the public SignUp call sends (functions/accounts/cognito.py: email and name; Cognito
+    refuses a sign-up that sets anything else), never phone_number or a verification flag, and an email change
+    only takes effect once the new address is verified."""
+    (pool,) = resources(stage.parent, "AWS::Cognito::UserPool").values()
+    p = props(pool)
+    (client,) = resources(stage.parent, "AWS::Cognito::UserPoolClient").values()
+    c = props(client)
+    assert sorted(c["WriteAttributes"]) == ["email", "name"]
+    assert set(c["ReadAttributes"]) == set(WEB_CLIENT_READ_ATTRIBUTES) == {"email", "email_verified", "name"}
+    assert p["UserAttributeUpdateSettings"] == {"AttributesRequireVerificationBeforeUpdate": ["email"]}
+    # Cognito rejects a pool whose update-verified attributes are not auto-verified (InvalidParameterException).
+    assert set(p["UserAttributeUpdateSettings"]["AttributesRequireVerificationBeforeUpdate"]) <= set(
+        p["AutoVerifiedAttributes"]
+    )
+    assert p["UsernameConfiguration"] == {"CaseSensitive": False}
+    assert p["AccountRecoverySetting"] == {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]}
+    assert "{####}" in p["VerificationMessageTemplate"]["EmailMessage"]
+    assert "new account" not in p["VerificationMessageTemplate"]["EmailMessage"]  # it also confirms a changed address
+
+
+def _distribution_of(template: Json, bucket_id: str) -> tuple[str, Json]:
+    distributions = resources(template, "AWS::CloudFront::Distribution")
+    found = [
+        (logical_id, props(d)["DistributionConfig"])
+        for logical_id, d in distributions.items()
+        if any(
+            get_att_targets(o["DomainName"], "RegionalDomainName") == [bucket_id]
+            for o in props(d)["DistributionConfig"]["Origins"]
+        )
+    ]
+    assert len(found) == 1, f"{bucket_id} should sit behind exactly one distribution"
+    return found[0]
+
+
+def test_public_buckets_are_served_by_cloudfront_over_https_with_origin_access_control(stage: Synth) -> None:
+    public = [(c, b) for c in PLATFORM.contexts for b in c.buckets if is_public(b)]
+    assert public, "the manifest should have a publicly served bucket (product images) to check"
+    for context, bucket in public:
+        template = stage.nested[context.name]
+        bucket_id = logical_id_of(stage.stack.contexts[context.name].buckets[bucket.name])
+        distribution_id, config = _distribution_of(template, bucket_id)
+        (origin,) = config["Origins"]
+        (oac_id,) = get_att_targets(origin["OriginAccessControlId"], "Id")
+        oac = props(template["Resources"][oac_id])["OriginAccessControlConfig"]
+        assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("s3", "always")
+        assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not the legacy identity
+        behaviour = config["DefaultCacheBehavior"]
+        assert behaviour["ViewerProtocolPolicy"] == "https-only"
+        assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+        assert behaviour["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"  # Managed-CachingOptimized
+        # The bucket itself stays private; only this distribution may read it, and only read.
+        (policy,) = resources(template, "AWS::S3::BucketPolicy").values()
+        allows = [s for s in props(policy)["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+        assert all(s["Principal"] not in ("*", {"AWS": "*"}) for s in allows), allows
+        # (dev's other Allow is CDK's bucket emptier, which runs when the stack is deleted.)
+        (grant,) = [s for s in allows if s["Principal"] == {"Service": "cloudfront.amazonaws.com"}]
+        assert grant["Action"] == "s3:GetObject"
+        assert distribution_id in json.dumps(grant["Condition"]["StringEquals"]["AWS:SourceArn"])
+
+
+def test_functions_using_a_public_bucket_learn_its_cdn_url(dev: Synth) -> None:
+    functions = function_ids_by_handler_name(dev)
+    checked = 0
+    for context in PLATFORM.contexts:
+        public = {b.name for b in context.buckets if is_public(b)}
+        for spec in context.functions:
+            _, function_id = functions[spec.name]
+            template = dev.nested[context.name]
+            env = props(template["Resources"][function_id])["Environment"]["Variables"]
+            served = {u.name for u in spec.uses if u.kind == "bucket"} & public
+            if not served:
+                assert PUBLIC_BASE_URL_ENV not in env, spec.name
+                continue
+            (name,) = served
+            bucket_id = logical_id_of(dev.stack.contexts[context.name].buckets[name])
+            distribution_id, _ = _distribution_of(template, bucket_id)
+            assert env[PUBLIC_BASE_URL_ENV] == {
+                "Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution_id, "DomainName"]}]]
+            }, spec.name
+            checked += 1
+    assert checked, "some function should upload to or read a public bucket"
 
 
 def test_the_outbox_relay_reads_only_filtered_inserts_with_partial_failures(stage: Synth) -> None:

@@ -20,6 +20,7 @@ from shop_templates import (
 )
 
 from functions.shared.wiring import (
+    Access,
     Consumer,
     ContextManifest,
     EventPattern,
@@ -29,6 +30,7 @@ from functions.shared.wiring import (
     Schedule,
     StreamConsumer,
     Table,
+    Use,
     reads,
     roles,
     writes,
@@ -63,8 +65,14 @@ ROUTE = Route(
     auth=roles("fulfilment"),
     uses=(reads(ORDERS.ref),),
 )
+REBUILD = Schedule(
+    name="TestRebuildIndex",
+    handler="functions.orders_test.handlers.rebuild.handler",
+    uses=(Use(ORDERS.ref, Access.READ, ("dynamodb:Scan", "dynamodb:GetItem")),),
+    rate_minutes=60,
+)
 CONTEXT = ContextManifest(
-    name="orders-test", tables=(ORDERS,), routes=(ROUTE,), consumers=(CONSUMER,), schedules=(SCHEDULE,)
+    name="orders-test", tables=(ORDERS,), routes=(ROUTE,), consumers=(CONSUMER,), schedules=(SCHEDULE, REBUILD)
 )
 PLATFORM = Platform(contexts=(CONTEXT, ContextManifest(name="empty")))
 
@@ -136,7 +144,10 @@ def test_a_schedule_fires_its_function_at_the_manifest_rate(synth: Synth) -> Non
     template = synth.nested["orders-test"]
     _, function_id = function_ids_by_handler_name(synth)[SCHEDULE.name]
     ((rule_id, rule),) = [
-        (k, r) for k, r in resources(template, "AWS::Events::Rule").items() if "ScheduleExpression" in props(r)
+        (k, r)
+        for k, r in resources(template, "AWS::Events::Rule").items()
+        if "ScheduleExpression" in props(r)
+        and any(get_att_targets(t["Arn"], "Arn") == [function_id] for t in props(r)["Targets"])
     ]
     assert props(rule)["ScheduleExpression"] == "rate(5 minutes)"
     (target,) = props(rule)["Targets"]
@@ -158,7 +169,22 @@ def test_grants_name_only_the_declared_indexes(synth: Synth) -> None:
     assert index_statements
     rendered = json.dumps([s.resources for s in index_statements])
     assert "/index/by_user" in rendered and "/index/*" not in rendered
-    assert {a for s in index_statements for a in s.actions} == {"dynamodb:Query", "dynamodb:Scan"}
+    assert {a for s in index_statements for a in s.actions} == {"dynamodb:Query"}
+
+
+def test_a_use_that_lists_table_actions_gets_exactly_those(synth: Synth) -> None:
+    """How a rebuild opts into Scan: the manifest's Use lists the actions, which replace the READ defaults."""
+    template = synth.nested["orders-test"]
+    _, function_id = function_ids_by_handler_name(synth)[REBUILD.name]
+    statements = [
+        s for s in role_statements(template, function_id) if any(a.startswith("dynamodb:") for a in s.actions)
+    ]
+    by_resource = {json.dumps(s.resources): set(s.actions) for s in statements}
+    assert len(by_resource) == 2, by_resource
+    on_table = next(a for r, a in by_resource.items() if "/index/" not in r)
+    on_index = next(a for r, a in by_resource.items() if "/index/by_user" in r)
+    assert on_table == {"dynamodb:Scan", "dynamodb:GetItem"}
+    assert on_index == {"dynamodb:Scan"}
 
 
 def test_the_event_plumbing_passes_cdk_nag(synth: Synth) -> None:

@@ -14,6 +14,8 @@ from functions.manifest import PLATFORM
 from functions.shared.wiring import env_names
 from infra.components.code import FUNCTIONS_DIR, powertools_layer_parameter, ships_bytecode, stage_functions
 from infra.config import STAGES
+from infra.context_stack import is_public
+from infra.grants import PUBLIC_BASE_URL_ENV
 
 RETENTION_DAYS = {"dev": 7, "prod": 90}
 
@@ -64,11 +66,14 @@ def _parent_ref(synth: Synth, context: str, value: object) -> str:
 def test_each_function_learns_exactly_the_resources_it_uses(dev: Synth) -> None:
     functions = function_ids_by_handler_name(dev)
     parent = dev.parent["Resources"]
+    public = {b.name for b in PLATFORM.buckets if is_public(b)}
     for spec in PLATFORM.functions:
         context, function_id = functions[spec.name]
         template = dev.nested[context]
         env = props(template["Resources"][function_id])["Environment"]["Variables"]
         expected = {name for use in spec.uses for name in env_names(use.resource)}
+        if any(u.kind == "bucket" and u.name in public for u in spec.uses):
+            expected.add(PUBLIC_BASE_URL_ENV)  # the CDN in front of it (test_infra_data checks the value)
         own = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"}
         assert set(env) - own - {"POWERTOOLS_TRACER_CAPTURE_RESPONSE"} == expected, spec.name
         for use in spec.uses:

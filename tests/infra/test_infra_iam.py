@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from shop_templates import (
     SERVICE_WILDCARD,
     Statement,
@@ -17,7 +18,8 @@ from shop_templates import (
 )
 
 from functions.manifest import PLATFORM
-from functions.shared.wiring import Access, Function
+from functions.shared.wiring import Access, Function, Use
+from infra.grants import table_actions
 
 # The only actions allowed on Resource "*": X-Ray's PutTraceSegments/PutTelemetryRecords (added by active tracing)
 # support no resource-level permissions at all, so "*" is the only possible resource.
@@ -123,6 +125,9 @@ def test_events_and_objects_are_written_only_by_functions_granted_to(stage: Synt
         assert ("events:PutEvents" in actions) == publishes, name
         uploads = any(u.kind == "bucket" and u.access is Access.WRITE for u in uses)
         assert ("s3:PutObject" in actions) == uploads, name
+        reads_objects = any(u.kind == "bucket" and u.access is Access.READ for u in uses)
+        # A presigned upload is signed for PutObject only; reading objects back needs a READ use of its own.
+        assert ("s3:GetObject" in actions) == reads_objects, name
         assert {a for a in actions if a.startswith("s3:")} <= {"s3:GetObject", "s3:PutObject"}, name
         reads_secret = any(u.kind == "secret" for u in uses)
         assert ("secretsmanager:GetSecretValue" in actions) == reads_secret, name
@@ -137,3 +142,70 @@ def test_functions_write_logs_only_to_their_own_log_group(dev: Synth) -> None:
             if any(a.startswith("logs:") for a in statement.actions):
                 assert set(statement.actions) == {"logs:CreateLogStream", "logs:PutLogEvents"}, name
                 assert [get_att_targets(r, "Arn") for r in statement.resources] == [[log_group]], name
+
+
+TABLE_READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+TABLE_WRITES = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+}
+STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+
+
+def test_table_grants_are_exactly_the_item_actions_of_the_declared_access(stage: Synth) -> None:
+    """READ: GetItem, BatchGetItem, Query (Query alone on indexes); WRITE adds the item writes and ConditionCheckItem
+    (transactions are authorised per item). Scan, DescribeTable and the rest only where a use lists them."""
+    specs = _specs()
+    checked = set()
+    for name, statements in _function_statements(stage).items():
+        spec = specs[name]
+        table_uses = [u for u in spec.uses if u.kind == "table"]
+        granted = {a for s in statements for a in s.actions if a.startswith("dynamodb:")} - STREAM_ACTIONS
+        listed = {a for u in table_uses for a in u.actions}
+        if not table_uses:
+            assert not granted, name
+            continue
+        expected = listed | {
+            a
+            for u in table_uses
+            if not u.actions
+            for a in (TABLE_READS | TABLE_WRITES if u.access is Access.WRITE else TABLE_READS)
+        }
+        assert granted == expected, name
+        if "dynamodb:Scan" not in listed:
+            assert "dynamodb:Scan" not in granted, f"{name} may scan without declaring it"
+        assert "dynamodb:DescribeTable" in listed or "dynamodb:DescribeTable" not in granted, name
+        checked.add(spec.writes_anything)
+        for statement in statements:
+            on_index = any("/index/" in str(r) for r in statement.resources)
+            if on_index and not listed:
+                assert set(statement.actions) == {"dynamodb:Query"}, name
+    assert checked == {True, False}, "the manifest should have read-only and writing table users to check"
+
+
+def test_no_function_may_scan_unless_its_manifest_says_so(stage: Synth) -> None:
+    specs = _specs()
+    for name, statements in _function_statements(stage).items():
+        declared = any("dynamodb:Scan" in u.actions for u in specs[name].uses)
+        scans = any("dynamodb:Scan" in s.actions for s in statements)
+        assert scans == declared, name
+
+
+def test_explicit_table_actions_replace_the_defaults_and_stay_within_the_access() -> None:
+    rebuild = Use("table:catalog", Access.READ, ("dynamodb:Scan", "dynamodb:GetItem"))
+    assert table_actions(rebuild) == (["dynamodb:GetItem", "dynamodb:Scan"], ["dynamodb:Scan"])
+    assert table_actions(Use("table:catalog", Access.READ)) == (
+        ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"],
+        ["dynamodb:Query"],
+    )
+    for bad in (
+        Use("table:catalog", Access.READ, ("dynamodb:Scan", "dynamodb:PutItem")),  # a write on a READ use
+        Use("table:catalog", Access.READ, ("dynamodb:*",)),
+        Use("table:catalog", Access.WRITE, ("s3:GetObject",)),
+        Use("table:catalog", Access.READ, ("Scan",)),  # IAM names carry their service prefix
+    ):
+        with pytest.raises(ValueError):
+            table_actions(bad)
