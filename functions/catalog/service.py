@@ -30,6 +30,8 @@ from functions.catalog.model import (
     build_tree,
 )
 from functions.catalog.repository import CatalogRepository, DynamoCatalogRepository, ListingQuery
+from functions.catalog.search.index import SearchIndex
+from functions.catalog.search.model import SearchPage, SearchQuery
 from functions.shared import cursor
 from functions.shared.errors import Conflict, NotFound, Unprocessable
 from functions.shared.events import utcnow
@@ -93,9 +95,12 @@ class Uploads:
 
 
 class CatalogService:
-    def __init__(self, repo: CatalogRepository, uploads: Uploads | None = None) -> None:
+    def __init__(
+        self, repo: CatalogRepository, uploads: Uploads | None = None, search_index: SearchIndex | None = None
+    ) -> None:
         self.repo = repo
         self.uploads = uploads
+        self.search_index = search_index
 
     # --- storefront --------------------------------------------------------------------------------------------
 
@@ -122,6 +127,18 @@ class CatalogService:
             # only then is it worth a read to tell them apart (a non-empty page proves the filter exists).
             self._require_refs(f.category, f.brand)
         return ProductPage(items=items, next_cursor=cursor.encode(last, fp))
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        """Keyword search (and faceted browsing) through the search index, with the listing's rules for filters."""
+        if self.search_index is None:
+            raise RuntimeError("search is not configured")
+        if query.min_price is not None and query.max_price is not None and query.min_price > query.max_price:
+            raise Unprocessable("min_price is above max_price", code="INVALID_PRICE_RANGE")
+        page = self.search_index.search(query)
+        if not page.items and query.cursor is None and not query.q.strip():
+            # Browsing a category or brand that has nothing: tell an unknown id from an empty one, as the listing does.
+            self._require_refs(query.category, query.brand)
+        return page
 
     def _require_refs(self, category_id: str | None, brand_id: str | None) -> None:
         if not category_id and not brand_id:
@@ -262,4 +279,9 @@ def service() -> CatalogService:
     uploads = None
     if os.environ.get("IMAGES_BUCKET_NAME"):
         uploads = Uploads(client("s3"), resource_name("bucket:images"))
-    return CatalogService(repo, uploads)
+    index = None
+    if os.environ.get("SEARCH_TABLE_NAME"):  # only functions granted the search table use it
+        from functions.catalog.search.service import search_index
+
+        index = search_index()
+    return CatalogService(repo, uploads, index)
