@@ -219,7 +219,10 @@ class Gateway:
             request.wfile.write(reply.body)
 
     def _dispatch(self, request: BaseHTTPRequestHandler, method: str, request_id: str) -> Reply:
-        raw_path, _, raw_query = request.path.partition("?")
+        # http.server decodes the request line as Latin-1; clients such as curl send non-ASCII URLs as raw UTF-8
+        # (q=耳机 unencoded), which API Gateway accepts. Percent-encoded URLs are ASCII and pass through unchanged.
+        target = request.path.encode("iso-8859-1").decode("utf-8", errors="replace")
+        raw_path, _, raw_query = target.partition("?")
         path = unquote(urlsplit(raw_path).path) or "/"
         origin = request.headers.get("Origin")
         cors = self._cors_headers(origin)

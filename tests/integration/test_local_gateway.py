@@ -438,3 +438,19 @@ def test_merging_renames_schemas_that_two_handlers_define_differently() -> None:
 def test_path_parameters_are_decoded_once(url: str) -> None:
     event = requests.get(f"{url}/things/100%2541", timeout=10).json()["event"]
     assert event["pathParameters"] == {"thing_id": "100%41"}
+
+
+def test_a_raw_utf8_query_is_decoded_like_a_percent_encoded_one(url: str) -> None:
+    # curl sends `?q=耳机` as raw UTF-8 bytes; the event must carry the same text as for `?q=%E8%80%B3%E6%9C%BA`.
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=10) as sock:
+        sock.sendall("GET /things?q=耳机 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    raw = json.loads(reply.split(b"\r\n\r\n", 1)[1])
+    encoded = requests.get(f"{url}/things?q=%E8%80%B3%E6%9C%BA", timeout=10).json()
+    assert raw["event"]["queryStringParameters"] == encoded["event"]["queryStringParameters"] == {"q": "耳机"}
