@@ -19,12 +19,24 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_logs_destinations as log_destinations
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from functions.shared.wiring import Bucket, Consumer, ContextManifest, Route, Schedule, StreamConsumer, Table
+from functions.shared.wiring import (
+    MAX_SUBSCRIPTIONS_PER_LOG_GROUP,
+    Bucket,
+    Consumer,
+    ContextManifest,
+    LogSubscription,
+    Route,
+    Schedule,
+    StreamConsumer,
+    Table,
+)
 from infra.api import CORS_ALLOW_ORIGINS, ApiHandles, AuthorizerRef, import_api, is_protected
 from infra.components.code import function_code, powertools_layer
 from infra.components.function import ShopFunction
@@ -113,6 +125,9 @@ class ContextStack(NestedStack):
             self._stream_consumer(stream_consumer, self._function(stream_consumer))
         for schedule in context.schedules:
             self._schedule(schedule, self._function(schedule))
+        self.subscription_filters: dict[str, list[logs.SubscriptionFilter]] = {}
+        for subscription in context.log_subscriptions:
+            self._log_subscription(subscription, self._function(subscription))
 
         self.methods: dict[str, apigw.Method] = {}
         if context.routes:
@@ -256,7 +271,9 @@ class ContextStack(NestedStack):
 
     # --- functions ----------------------------------------------------------------------------------------------
 
-    def _function(self, spec: Route | Consumer | StreamConsumer | Schedule, description: str = "") -> ShopFunction:
+    def _function(
+        self, spec: Route | Consumer | StreamConsumer | Schedule | LogSubscription, description: str = ""
+    ) -> ShopFunction:
         function = ShopFunction(
             self,
             spec.name,
@@ -416,3 +433,29 @@ class ContextStack(NestedStack):
                 )
             ],
         )
+
+    def _log_subscription(self, spec: LogSubscription, function: ShopFunction) -> None:
+        """One subscription filter per source log group, delivering the JSON lines with any of the keys."""
+        if not spec.sources or not spec.keys:
+            raise ValueError(f"log subscription {spec.name} needs sources and keys")
+        pattern = logs.FilterPattern.any(*(logs.FilterPattern.exists(f"$.{key}") for key in spec.keys))
+        destination = log_destinations.LambdaDestination(function.function)
+        for source in spec.sources:
+            if source not in self.functions:
+                raise ValueError(f"log subscription {spec.name}: no function {source} in {self.context.name}")
+            made = self.subscription_filters.setdefault(source, [])
+            if len(made) >= MAX_SUBSCRIPTIONS_PER_LOG_GROUP:
+                # CloudWatch Logs refuses a third filter at deploy time; fail at synth instead.
+                raise ValueError(
+                    f"{source}'s log group would get more than {MAX_SUBSCRIPTIONS_PER_LOG_GROUP} subscription filters"
+                )
+            made.append(
+                logs.SubscriptionFilter(
+                    self,
+                    f"{spec.name}From{source}",
+                    log_group=self.functions[source].log_group,
+                    destination=destination,
+                    filter_pattern=pattern,
+                    filter_name=f"{spec.name}-{source}",
+                )
+            )

@@ -22,6 +22,7 @@ import boto3
 from functions.shared.wiring import Function, Platform, Route, env_names
 from local.auth import CognitoVerifier
 from local.gateway import Gateway
+from local.logs import LogDelivery
 from local.moto_server import MotoServer, MotoStartError
 from local.openapi import merge
 from local.pump import EventPump
@@ -134,6 +135,7 @@ class LocalPlatform:
         self.moto: MotoServer | None = None
         self.pool: WorkerPool | None = None
         self.pump: EventPump | None = None
+        self.log_delivery: LogDelivery | None = None
         self.session: EndpointSession | None = None
         self.created = Created()
         self._contexts = {f.name: platform.context_of(f).name for f in platform.functions}
@@ -178,6 +180,8 @@ class LocalPlatform:
             self.platform, self.created, self.session, self.invoke, settings.poll_s, settings.schedule_s
         )
         self.pump.start()
+        self.log_delivery = LogDelivery(self.platform, self.invoke)
+        self.log_delivery.start()
         self.gateway.attach(self.invoke_route, verifier, self.openapi)
 
     def mark_ready(self) -> None:
@@ -189,6 +193,7 @@ class LocalPlatform:
         steps = (
             ("gateway", self.gateway, lambda g: g.stop()),
             ("event pump", self.pump, lambda p: p.stop()),
+            ("log delivery", self.log_delivery, lambda d: d.stop()),
             ("workers", self.pool, lambda p: p.close()),
             ("moto", self.moto, lambda m: m.stop()),
         )
@@ -201,6 +206,7 @@ class LocalPlatform:
                 log.exception("stopping the %s failed", name)
         self.gateway = None
         self.pump = None
+        self.log_delivery = None
         self.pool = None
         self.moto = None
 
@@ -260,7 +266,7 @@ class LocalPlatform:
             "POWERTOOLS_SERVICE_NAME": self._contexts[function.name],  # as the CDK factory sets it
             **self.resource_env(function),
         }
-        return self.pool.invoke(
+        invocation = self.pool.invoke(
             function.handler,
             event,
             function_name=function.name,
@@ -268,6 +274,9 @@ class LocalPlatform:
             memory_mb=function.memory_mb,
             env=env,
         )
+        if self.log_delivery is not None:
+            self.log_delivery.offer(function, invocation.logs)  # only queued: the caller does not wait on it
+        return invocation
 
     def invoke_route(self, route: Route, event: dict[str, Any]) -> Invocation:
         return self.invoke(route, event)

@@ -13,6 +13,11 @@ The event and the result cross the process boundary as JSON, as they cross the L
 dict, and a result that is not JSON-serialisable is a ``Runtime.MarshalError``. A handler that raises, times out or
 kills its process is reported as Lambda reports it (``errorType``, ``errorMessage``, ``stackTrace``); a worker that
 timed out or died is replaced.
+
+What a handler writes to stdout and stderr during an invocation is captured at the file-descriptor level (so the
+Powertools logger's stream, bound to ``sys.stdout`` at import, is caught too), echoed to the console as before, and
+returned with the result as the invocation's log lines, which is what CloudWatch Logs would receive (the platform's
+log subscriptions read them, local.logs).
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ import os
 import queue
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -60,6 +66,7 @@ class Invocation:
     payload: Any = None
     error: dict[str, Any] | None = None
     duration_ms: float = 0.0
+    logs: list[str] = field(default_factory=list)  # what the handler wrote to stdout/stderr, line by line
 
     @property
     def ok(self) -> bool:
@@ -80,6 +87,32 @@ def _error(error_type: str, message: str, trace: list[str] | None = None) -> dic
 # --- inside a worker -----------------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def captured_output() -> Iterator[list[str]]:
+    """Collect what is written to file descriptors 1 and 2 inside the block (the list is filled when it ends), and
+    write it on to where they pointed before, so the console shows it as if nothing had been captured."""
+    lines: list[str] = []
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as out_sink, tempfile.TemporaryFile() as err_sink:
+        saved = {1: os.dup(1), 2: os.dup(2)}
+        os.dup2(out_sink.fileno(), 1)
+        os.dup2(err_sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, sink in ((1, out_sink), (2, err_sink)):
+                os.dup2(saved[fd], fd)
+                os.close(saved[fd])
+                sink.seek(0)
+                data = sink.read()
+                if data:
+                    os.write(fd, data)
+                    lines.extend(data.decode("utf-8", errors="replace").splitlines())
+
+
 class _Runtime:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -97,7 +130,7 @@ class _Runtime:
             if kind == "stop":
                 return
             if kind == "configure":
-                reply: tuple[str, Any] = self._configure(message[1], message[2])
+                reply: tuple[Any, ...] = self._configure(message[1], message[2])
             elif kind == "invoke":
                 reply = self._invoke(message[1])
             elif kind == "call":
@@ -139,7 +172,7 @@ class _Runtime:
             self._handlers[dotted] = handler
         return handler
 
-    def _invoke(self, request: dict[str, Any]) -> tuple[str, Any]:
+    def _invoke(self, request: dict[str, Any]) -> tuple[Any, ...]:
         from local.apigw import LambdaContext
 
         # Each Lambda function has its own environment; this worker serves many. Undo what the previous
@@ -157,8 +190,14 @@ class _Runtime:
             message = f"Unable to import module '{request['handler'].rpartition('.')[0]}': {exc}"
             return ("error", _error("Runtime.ImportModuleError", message, traceback.format_exc().splitlines(True)))
         context = LambdaContext(request["function_name"], request["memory_mb"], request["timeout_s"])
+        with captured_output() as logs:
+            reply = self._run(handler, request["event"], context)
+        return (*reply, logs)
+
+    @staticmethod
+    def _run(handler: Callable[..., Any], event: str, context: Any) -> tuple[str, Any]:
         try:
-            result = handler(json.loads(request["event"]), context)
+            result = handler(json.loads(event), context)
         except SystemExit as exc:
             return ("error", _error("Runtime.ExitError", f"the handler called exit({exc.code})"))
         except Exception as exc:
@@ -197,13 +236,14 @@ class _Worker:
         pid: int | None = self.process.pid
         return pid
 
-    def exchange(self, message: tuple[Any, ...], timeout_s: float) -> tuple[str, Any]:
-        """Send ``message`` and wait for the reply: ``("ok" | "error", detail)``, or ``(TIMED_OUT | DIED, None)``."""
+    def exchange(self, message: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
+        """Send ``message`` and wait for the reply: ``("ok" | "error", detail, ...)`` (an invocation adds its log
+        lines), or ``(TIMED_OUT | DIED, None)``."""
         try:
             self.conn.send(message)
             if not self.conn.poll(timeout_s):
                 return (TIMED_OUT, None)
-            reply: tuple[str, Any] = self.conn.recv()
+            reply: tuple[Any, ...] = self.conn.recv()
             return reply
         except (EOFError, OSError):
             return (DIED, None)
@@ -292,7 +332,7 @@ class WorkerPool:
         if self._closed:
             return
         fresh = self._spawn()
-        status, _ = fresh.exchange(("configure", self._env, []), INIT_ALLOWANCE_S * 3)
+        status = fresh.exchange(("configure", self._env, []), INIT_ALLOWANCE_S * 3)[0]
         if status != "ok":
             fresh.kill()
             raise RuntimeError("could not start a replacement worker")
@@ -323,7 +363,9 @@ class WorkerPool:
             "event": json.dumps(event),
         }
         started = time.monotonic()
-        status, detail = worker.exchange(("invoke", request), timeout_s + allowance)
+        reply = worker.exchange(("invoke", request), timeout_s + allowance)
+        status, detail = reply[0], reply[1]
+        logs: list[str] = list(reply[2]) if len(reply) > 2 else []
         elapsed = (time.monotonic() - started) * 1000
         if status == TIMED_OUT:
             self._replace(worker)
@@ -334,13 +376,13 @@ class WorkerPool:
         worker.warm.add(module)
         self._release(worker)
         if status == "ok":
-            return Invocation(payload=json.loads(detail), duration_ms=elapsed)
-        return Invocation(error=detail, duration_ms=elapsed)
+            return Invocation(payload=json.loads(detail), duration_ms=elapsed, logs=logs)
+        return Invocation(error=detail, duration_ms=elapsed, logs=logs)
 
     def call(self, target: str, *args: Any, timeout_s: float = 60.0) -> Any:
         """Run ``module:function(*args)`` in a worker (for work that must import handler code, such as OpenAPI)."""
         worker = self._acquire()
-        status, detail = worker.exchange(("call", target, args), timeout_s)
+        status, detail = worker.exchange(("call", target, args), timeout_s)[:2]
         if status in (TIMED_OUT, DIED):
             self._replace(worker)
             raise RuntimeError(f"{target} did not complete in a worker ({status})")

@@ -3,14 +3,17 @@
 from functions.shared.wiring import (
     PUBLIC,
     PUBLISH_EVENTS,
+    Access,
     Bucket,
     Consumer,
     ContextManifest,
     EventPattern,
     Index,
+    LogSubscription,
     Route,
     StreamConsumer,
     Table,
+    Use,
     reads,
     roles,
     writes,
@@ -26,7 +29,8 @@ TABLE = Table(
     ttl_attribute="expires_at",
 )
 # The keyword-search index (functions.catalog.search.dynamo documents its keys); derived from the catalogue by events.
-SEARCH = Table(name="search")
+# Search analytics items in it expire (functions.catalog.search.analytics); index items carry no expires_at.
+SEARCH = Table(name="search", ttl_attribute="expires_at")
 IMAGES = Bucket(name="images", browser_uploads=True)
 
 _H = "functions.catalog.handlers"
@@ -151,6 +155,33 @@ MANIFEST = ContextManifest(
             uses=_WRITE,
             summary="Create a brand",
         ),
+        Route(
+            name="StartSearchReindex",
+            handler=f"{_H}.start_search_reindex.handler",
+            method="POST",
+            path="/admin/search/reindex",
+            auth=_STAFF,
+            uses=_WRITE,  # the job item and its first page event, in one transaction
+            summary="Rebuild the search index from the catalogue table, while the shop stays live",
+        ),
+        Route(
+            name="GetSearchReindex",
+            handler=f"{_H}.get_search_reindex.handler",
+            method="GET",
+            path="/admin/search/reindex/{job_id}",
+            auth=_STAFF,
+            uses=_READ,
+            summary="A search reindex job's progress",
+        ),
+        Route(
+            name="ListZeroResultSearches",
+            handler=f"{_H}.list_zero_result_searches.handler",
+            method="GET",
+            path="/admin/search/zero-results",
+            auth=roles("catalog", "analyst"),
+            uses=(reads(SEARCH.ref),),
+            summary="Queries that found nothing on a day, with how often they were searched",
+        ),
     ),
     consumers=(
         Consumer(
@@ -158,9 +189,27 @@ MANIFEST = ContextManifest(
             handler=f"{_H}.search_indexer.handler",
             uses=(writes(SEARCH.ref),),
             patterns=(EventPattern("shop.catalog", ("ProductCreated", "ProductUpdated", "ProductArchived")),),
-            # The index lock (LOCK_SECONDS in functions.catalog.search.dynamo) must outlive an invocation.
-            timeout_s=30,
+            # The index lock (LOCK_SECONDS in functions.catalog.search.dynamo) must outlive an invocation. A product
+            # is ~150-350 writes, so batches are small enough to finish well inside the timeout even under load.
+            batch_size=5,
+            timeout_s=60,
             visibility_timeout_s=180,
+        ),
+        Consumer(
+            name="SearchReindexer",
+            handler=f"{_H}.search_reindexer.handler",
+            uses=(
+                # The one function that may Scan the catalogue (one page per event, functions.catalog.search.reindex).
+                Use(TABLE.ref, Access.READ, ("dynamodb:Scan", "dynamodb:GetItem", "dynamodb:Query")),
+                *_WRITE,  # the job's progress and the next page's outbox event
+                writes(SEARCH.ref),
+            ),
+            patterns=(EventPattern("shop.catalog", ("SearchReindexPageRequested",)),),
+            # A page is heavy (up to ~15 products' applies), and jobs are sequential: one page per invocation.
+            batch_size=1,
+            # Still below the index lock (LOCK_SECONDS), so an expired lock means a dead holder.
+            timeout_s=60,
+            visibility_timeout_s=360,
         ),
     ),
     stream_consumers=(
@@ -170,6 +219,17 @@ MANIFEST = ContextManifest(
             table=TABLE.name,
             key_prefix="OUTBOX#",
             uses=(reads(TABLE.ref), PUBLISH_EVENTS),
+        ),
+    ),
+    log_subscriptions=(
+        LogSubscription(
+            name="SearchLogForwarder",
+            handler=f"{_H}.search_log_forwarder.handler",
+            # The search analytics lines of functions.catalog.search.feed, written by these two handlers.
+            sources=("ListProducts", "GetProduct"),
+            keys=("search_event", "search_view"),
+            uses=(writes(SEARCH.ref), PUBLISH_EVENTS),
+            timeout_s=30,
         ),
     ),
 )

@@ -17,6 +17,8 @@ listing row                     ``LIST#ALL``,           ``<product_id>``; a prod
                                                         one Query
 outbox event                    ``OUTBOX#<event_id>``   ``OUTBOX``; written in the same transaction as the change,
                                                         relayed to EventBridge from the stream, expires by TTL
+search reindex job              ``REINDEX#<job_id>``    ``JOB``; progress of a search rebuild, advanced page by page
+                                                        with the next page's event (functions.catalog.search.reindex)
 ==============================  ======================  ==============================================================
 
 Access patterns: product page = GetItem; listing = one Query on an index (more only when a filter that is not part

@@ -19,6 +19,7 @@ start those cost about 2 ms per class, four times the rest (identity equality is
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -217,6 +218,21 @@ class Schedule(Function):
     rate_minutes: int = 1
 
 
+# CloudWatch Logs allows two subscription filters on one log group.
+MAX_SUBSCRIPTIONS_PER_LOG_GROUP = 2
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class LogSubscription(Function):
+    """A function fed by the logs of other functions of its context: a CloudWatch Logs subscription filter on each
+    source's log group delivers (in batches, asynchronously) the lines that are JSON objects with one of ``keys`` at
+    the top level. A way to publish facts from a hot path without the response waiting on any call: the handler
+    writes a log line, which is local."""
+
+    sources: tuple[str, ...] = ()  # names of functions of the same context
+    keys: tuple[str, ...] = ()  # top-level JSON keys; a line with any of them is delivered
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class ContextManifest:
     name: str
@@ -227,10 +243,11 @@ class ContextManifest:
     consumers: tuple[Consumer, ...] = ()
     stream_consumers: tuple[StreamConsumer, ...] = ()
     schedules: tuple[Schedule, ...] = ()
+    log_subscriptions: tuple[LogSubscription, ...] = ()
 
     @property
     def functions(self) -> tuple[Function, ...]:
-        return (*self.routes, *self.consumers, *self.stream_consumers, *self.schedules)
+        return (*self.routes, *self.consumers, *self.stream_consumers, *self.schedules, *self.log_subscriptions)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -298,3 +315,29 @@ class Platform:
             for s in c.stream_consumers:
                 if f"table:{s.table}" not in own_tables:
                     raise ValueError(f"{s.name} reads the stream of undeclared table {s.table}")
+            self._validate_log_subscriptions(c)
+        filters = [source for c in self.contexts for ls in c.log_subscriptions for source in ls.sources]
+        crowded = sorted({n for n in filters if filters.count(n) > MAX_SUBSCRIPTIONS_PER_LOG_GROUP})
+        if crowded:
+            raise ValueError(
+                f"log groups of {crowded} would need more than {MAX_SUBSCRIPTIONS_PER_LOG_GROUP} subscription filters"
+            )
+
+    @staticmethod
+    def _validate_log_subscriptions(context: ContextManifest) -> None:
+        own = {f.name for f in context.functions}
+        for ls in context.log_subscriptions:
+            if not ls.sources or not ls.keys:
+                raise ValueError(f"log subscription {ls.name} needs at least one source and one key")
+            if len(set(ls.sources)) != len(ls.sources):
+                raise ValueError(f"log subscription {ls.name} lists a source twice")
+            for source in ls.sources:
+                # Another context's logs are its internals (DESIGN.md §2); it would publish an event instead.
+                if source not in own:
+                    raise ValueError(f"log subscription {ls.name} reads the logs of {source}, not in {context.name}")
+                if source == ls.name:
+                    raise ValueError(f"log subscription {ls.name} would feed on its own logs")
+            for key in ls.keys:
+                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                    # The key goes into a CloudWatch JSON filter pattern ($.<key>) unquoted.
+                    raise ValueError(f"log subscription {ls.name}: key {key!r} is not a plain identifier")

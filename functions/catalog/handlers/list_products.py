@@ -1,6 +1,9 @@
 """GET /products: active products filtered by category (sub-categories included), brand and price, sorted and
 paged. Without ``q`` or ``facets``, one Query on a listing index (see functions.catalog.repository); with either,
-the search index (see functions.catalog.search.dynamo): keyword matching, relevance and facet counts."""
+the search index (see functions.catalog.search.dynamo): keyword matching, relevance and facet counts.
+
+A search's first page also writes the search analytics line (functions.catalog.search.feed) and returns its
+``search_id``, which the storefront passes to the product page so a view is attributed to the search."""
 
 from typing import Annotated, Literal
 
@@ -8,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.catalog.manifest import MANIFEST
 from functions.catalog.model import ProductPage
+from functions.catalog.search.feed import emit_search, new_search_id
 from functions.catalog.search.model import FACET_NAMES, FacetName, SearchPage, SearchQuery
 from functions.catalog.service import ListingFilters, Sort, service
 from functions.shared.errors import Unprocessable
@@ -62,7 +66,21 @@ def list_products(
             cursor=cursor,
             facets=wanted,
         )
-        return service().search(query)
+        page = service().search(query)
+        if cursor is not None:
+            # A further page of a search already counted; its views are not attributed (the client has no id).
+            return page
+        search_id, at_ms = new_search_id()
+        feed_filters = {
+            "category": category,
+            "brand": brand,
+            "min_price": min_price,
+            "max_price": max_price,
+            "sort": sort,
+            "facets": sorted(wanted),
+        }
+        emit_search(search_id, at_ms, keywords, feed_filters, page.total, page.exact)
+        return page.model_copy(update={"search_id": search_id})
     # Without keywords there is no relevance to sort by: the listing's own order applies.
     listing_sort: Sort = "newest" if sort is None or sort == "relevance" else sort
     filters = ListingFilters(category, brand, min_price, max_price, listing_sort, limit, cursor)

@@ -11,7 +11,6 @@ document            ``D#<product_id>``     ``DOC``; ``v`` indexed version, ``t``
 suggestion          ``P#<prefix>``         ``<kind rank>#<text>`` (brands, then categories, then product names);
                                            ``ids`` string set of the active products behind it (ADD/DELETE, so a
                                            repeat changes nothing); the row goes when the set empties
-reindex job         ``J#<job_id>``         ``JOB``; progress of a rebuild (see functions.catalog.search.reindex)
 ==================  =====================  =========================================================================
 
 **Apply a product** (consumer of ProductCreated/Updated/Archived, and reindex): one UpdateItem takes a short lock on
