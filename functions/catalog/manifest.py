@@ -209,7 +209,7 @@ MANIFEST = ContextManifest(
             batch_size=1,
             # Still below the index lock (LOCK_SECONDS), so an expired lock means a dead holder.
             timeout_s=60,
-            visibility_timeout_s=360,
+            visibility_timeout_s=90,  # a page that still fails comes back soon, not after six minutes
         ),
     ),
     stream_consumers=(

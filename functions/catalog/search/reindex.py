@@ -7,7 +7,7 @@ consumer then handles one page per event (:meth:`ReindexJobs.run_page`):
 1. Scan ONE page of the catalogue table (``PAGE_SIZE`` items, resuming at the event's ``start_key``), keeping only
    product items. ``Limit`` counts the items read before the filter, and the table also holds listing rows, SKU
    guards and outbox items, so a page yields fewer products than ``PAGE_SIZE`` (about one in eight items).
-2. Apply those products through :func:`~functions.catalog.search.index.rebuild`, i.e. ``SearchIndex.apply``, which
+2. Apply those products through :func:`apply_patiently`, i.e. ``SearchIndex.apply`` (waiting out a live lock), which
    is version-guarded: a product whose newer version a live event indexed meanwhile is left alone, and one already
    indexed at its version costs one lock write. An inactive product is removed from the index.
 3. In one catalogue transaction, advance the job (condition: still ``running`` and at this page) and write the
@@ -29,6 +29,7 @@ progress (:class:`ReindexJob`), expiring through the table's TTL ``JOB_RETENTION
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -38,7 +39,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.catalog.events import ScanKey, SearchReindexPageRequested
 from functions.catalog.model import Product
-from functions.catalog.search.index import SearchIndex, rebuild
+from functions.catalog.search.dynamo import IndexBusy
+from functions.catalog.search.index import RebuildReport, SearchIndex
 from functions.shared.dynamo import cancellation_reasons, from_item, is_cancelled, to_item
 from functions.shared.events import utcnow
 from functions.shared.ids import prefixed
@@ -74,6 +76,22 @@ class PageResult:
     outcome: Outcome
     products: int = 0
     applied: int = 0
+
+
+# A live event holds a product's lock for about as long as one apply (a second or two). A background rebuild can
+# afford to wait that out instead of failing the whole page, which SQS would only retry after the visibility timeout.
+BUSY_PAUSES_S = (0.5, 1.0, 2.0, 4.0)
+
+
+def apply_patiently(index: SearchIndex, product: Product, sleep: Any = time.sleep) -> bool:
+    """``index.apply(product)``, waiting briefly while a live event holds the product's lock; gives up (raises
+    ``IndexBusy``, so the page is retried later) only after about 7.5 s."""
+    for pause in BUSY_PAUSES_S:
+        try:
+            return index.apply(product)
+        except IndexBusy:
+            sleep(pause)
+    return index.apply(product)
 
 
 def _job_key(job_id: str) -> dict[str, Any]:
@@ -152,7 +170,12 @@ class ReindexJobs:
         if job is None or job.status != "running" or job.pages != event.page:
             return PageResult("skipped")  # a redelivery of a page the job has passed (or an unknown job)
         products, next_key = self.scan_page(event.start_key, PAGE_SIZE)
-        report = rebuild(index, products)
+        report = RebuildReport()
+        for product in products:
+            if apply_patiently(index, product):
+                report.applied += 1
+            else:
+                report.stale += 1
         outcome: Outcome = "advanced" if next_key is not None else "done"
         now = utcnow().isoformat()
         update = (
