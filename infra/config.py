@@ -6,7 +6,7 @@ what is tested in dev is what runs in prod.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
@@ -27,6 +27,8 @@ class StageConfig:
     deletion_protection: bool
     removal_policy: RemovalPolicy
     bus_archive_retention_days: int
+    # Shop settings read by the functions (each context's manifest declares which it reads; defaults are in code).
+    shop_settings: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_disposable(self) -> bool:
@@ -45,6 +47,12 @@ STAGES: dict[str, StageConfig] = {
         deletion_protection=False,
         removal_policy=RemovalPolicy.DESTROY,
         bus_archive_retention_days=7,
+        shop_settings={
+            "PAYMENT_WINDOW_SECONDS": "900",
+            "SHIPPING_FEE_AMOUNT": "1000",
+            "FREE_SHIPPING_FROM_AMOUNT": "9900",
+            "SHOP_CURRENCY": "CNY",
+        },
     ),
     "prod": StageConfig(
         name="prod",
@@ -56,6 +64,12 @@ STAGES: dict[str, StageConfig] = {
         deletion_protection=True,
         removal_policy=RemovalPolicy.RETAIN,
         bus_archive_retention_days=90,
+        shop_settings={
+            "PAYMENT_WINDOW_SECONDS": "900",
+            "SHIPPING_FEE_AMOUNT": "1000",
+            "FREE_SHIPPING_FROM_AMOUNT": "9900",
+            "SHOP_CURRENCY": "CNY",
+        },
     ),
 }
 

@@ -282,13 +282,17 @@ class ContextStack(NestedStack):
             stage=self.stage_config,
             code=self._code,
             layer=self._layer,
-            environment=self.resources.environment(spec.uses),
+            environment={**self.resources.environment(spec.uses), **self._settings()},
             description=description,
         )
         for use in spec.uses:
             self.resources.grant(function.function, use)
         self.functions[spec.name] = function
         return function
+
+    def _settings(self) -> dict[str, str]:
+        """The shop settings this context declares, as this stage sets them (infra/config.py)."""
+        return {k: v for k, v in self.stage_config.shop_settings.items() if k in self.context.settings}
 
     def _methods(self, routes: tuple[Route, ...], api: ApiHandles) -> None:
         resources = import_api(self, api, [r.path for r in routes])
@@ -346,6 +350,8 @@ class ContextStack(NestedStack):
             ),
             targets=[targets.SqsQueue(queue)],
         )
+        # A timer consumer postpones messages on its own queue (the event source's grant covers the call).
+        function.function.add_environment("CONSUMER_QUEUE_URL", queue.queue_url)
         function.function.add_event_source(
             sources.SqsEventSource(
                 queue,

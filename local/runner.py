@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from functions.shared.wiring import Function, Platform, Route, env_names
+from functions.shared.wiring import Consumer, Function, Platform, Route, env_names
 from local.auth import CognitoVerifier
 from local.gateway import Gateway
 from local.logs import LogDelivery
@@ -256,6 +256,12 @@ class LocalPlatform:
         names = {name for use in function.uses for name in env_names(use.resource)}
         return {k: v for k, v in self.created.env.items() if k in names}
 
+    def settings_env(self, function: Function) -> dict[str, str]:
+        """The shop settings the function's context declares, from this process's environment when set there
+        (the CDK app sets them per stage); unset ones keep the defaults in code."""
+        names = self.platform.context_of(function).settings
+        return {name: os.environ[name] for name in names if os.environ.get(name)}
+
     def invoke(self, function: Function, event: dict[str, Any]) -> Invocation:
         if self.pool is None:
             raise RuntimeError("the platform is not running")
@@ -265,7 +271,10 @@ class LocalPlatform:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "POWERTOOLS_SERVICE_NAME": self._contexts[function.name],  # as the CDK factory sets it
             **self.resource_env(function),
+            **self.settings_env(function),
         }
+        if isinstance(function, Consumer):
+            env["CONSUMER_QUEUE_URL"] = self.created.queue_urls[function.name]
         invocation = self.pool.invoke(
             function.handler,
             event,

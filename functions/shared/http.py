@@ -182,12 +182,35 @@ def authorise(app: ShopResolver, event: dict[str, Any]) -> AuthContext:
         logger.error("route not in manifest", extra={"resource": event.get("resource")})
         raise Forbidden("route is not declared")
     auth = from_event(event)
+    if route.optional_identity and not auth.authenticated:
+        auth = _optional_identity(event)
     if not role_allows(route.auth, auth.roles, auth.authenticated):
         if not auth.authenticated:
             raise Unauthorized("sign in to call this route")
         raise Forbidden("your role may not call this route")
     _check_media_type(event)
     return auth
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value) if value is not None else None
+    return None
+
+
+def _optional_identity(event: dict[str, Any]) -> AuthContext:
+    """A route that serves guests and shoppers: no Cognito authorizer in front of it, so a bearer token that comes
+    along is verified here (functions.shared.jwt). No token: a guest. A bad token: 401, never a silent guest."""
+    header = _header(event, "Authorization")
+    if header is None or not header.strip():
+        return from_event(event)
+    scheme, _, rest = header.strip().partition(" ")
+    token = rest.strip() if rest and scheme.lower() == "bearer" else header.strip()
+    from functions.shared.jwt import user_pool_verifier
+
+    claims = user_pool_verifier().verify(token)
+    return from_event({"requestContext": {"authorizer": {"claims": claims}}})
 
 
 def current_auth(app: ShopResolver) -> AuthContext:

@@ -178,6 +178,10 @@ class Route(Function):
     path: str = "/"
     auth: frozenset[str] | None = PUBLIC  # PUBLIC, SIGNED_IN or roles(...)
     summary: str = ""
+    # A PUBLIC route that also serves signed-in callers (a guest or a shopper's cart): API Gateway cannot make a
+    # Cognito authorizer optional, so the function verifies a bearer ID token itself when one is sent
+    # (functions.shared.jwt) and needs the user pool's ids (USER_POOL_CLIENT).
+    optional_identity: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -198,6 +202,10 @@ class Consumer(Function):
     batch_size: int = 10
     max_receive_count: int = 5
     visibility_timeout_s: int = 60
+    # A timer: the function postpones a message that is not due yet by changing its visibility on its own queue
+    # (URL in CONSUMER_QUEUE_URL; the SQS event source's grant covers ChangeMessageVisibility). Every postponement is
+    # a receive, so max_receive_count must allow for them.
+    timer: bool = False
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -244,6 +252,9 @@ class ContextManifest:
     stream_consumers: tuple[StreamConsumer, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     log_subscriptions: tuple[LogSubscription, ...] = ()
+    # Shop settings (environment variables) the context's functions read, with defaults in code. Each stage sets
+    # them in infra/config.py; the local platform passes them through from its own environment.
+    settings: tuple[str, ...] = ()
 
     @property
     def functions(self) -> tuple[Function, ...]:

@@ -1,0 +1,58 @@
+"""Events the checkout publishes (source ``shop.checkout``), each written through the checkout table's outbox in the
+same transaction as the change it describes. Order events carry the order as it is after the change."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from functions.checkout.model import Order, Promotion
+from functions.shared.events import DomainEvent
+
+
+class OrderEvent(DomainEvent):
+    SOURCE: ClassVar[str] = "shop.checkout"
+
+    order: Order
+
+
+class OrderPlaced(OrderEvent):
+    """A shopper checked out: stock is reserved and the order waits for payment until ``order.payment_due_at``."""
+
+
+class OrderCancelled(OrderEvent):
+    """The order was cancelled before shipment; its reserved stock is back on sale. ``refund_due`` is true when it
+    had been paid (the payments context refunds it in full)."""
+
+    cancelled_by: Literal["shopper", "staff", "payment_window"]
+    refund_due: bool
+
+
+class StockAdjusted(DomainEvent):
+    """Back office corrected a SKU's sellable stock."""
+
+    SOURCE: ClassVar[str] = "shop.checkout"
+
+    sku: str
+    quantity: int = Field(description="Units added (negative: removed)")
+    sellable: int = Field(description="Sellable stock after the change")
+    reason: str
+    actor: str
+
+
+class PromotionCreated(DomainEvent):
+    SOURCE: ClassVar[str] = "shop.checkout"
+
+    promotion: Promotion
+
+
+class PromotionSettled(DomainEvent):
+    """A flash sale ended and its unsold units went back to the SKU's sellable stock."""
+
+    SOURCE: ClassVar[str] = "shop.checkout"
+
+    promotion_id: str
+    sku: str
+    sold: int
+    returned: int

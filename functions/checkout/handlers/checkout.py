@@ -1,0 +1,36 @@
+"""POST /checkout: place an order from the shopper's cart (``Idempotency-Key`` required).
+
+Every line's stock is reserved, the coupon used and the order written in one transaction (all or none); the order
+waits in ``pending_payment`` for the payment window. The same key with the same body returns the same order (200,
+``Idempotent-Replayed: true``); with another body it is a 422."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+
+from functions.checkout.handlers._cart import TOKEN_HEADER
+from functions.checkout.manifest import MANIFEST
+from functions.checkout.model import CheckoutInput, Order
+from functions.checkout.service import service
+from functions.shared.http import current_auth, entrypoint, make_resolver
+
+app = make_resolver(MANIFEST)
+
+
+@app.post("/checkout", summary="Check out", status_code=201)
+def checkout(body: CheckoutInput) -> Response[Order]:
+    auth = current_auth(app)
+    event = app.current_event
+    key = event.get_header_value("Idempotency-Key", case_sensitive=False)
+    token = event.get_header_value(TOKEN_HEADER, case_sensitive=False)
+    order, replayed = service().checkout(str(auth.user_id), key, body, token.strip() if token else None)
+    headers: dict[str, Any] = {"Idempotent-Replayed": "true"} if replayed else {}
+    return Response(
+        status_code=200 if replayed else 201,
+        content_type="application/json",
+        body=order,
+        headers=headers,
+    )
+
+
+handler = entrypoint(app)

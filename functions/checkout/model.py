@@ -1,0 +1,649 @@
+"""The checkout's domain model and rules: plain pydantic and functions, no I/O, so tests run them without AWS.
+
+Rules held here:
+* a cart has at most ``MAX_CART_LINES`` lines, each of quantity 1..``MAX_LINE_QUANTITY``;
+* prices are always the catalogue's current prices (the checkout's own copy, :class:`SkuInfo`, kept by events),
+  or, inside a flash sale's window, the flash-sale price; never a price a client sent;
+* totals: subtotal (sum of lines) - coupon discount + shipping fee (flat, free from a threshold) = total;
+* a coupon applies to the lines in its scope that are not flash-sale lines, from its minimum spend, inside its window;
+* the order life cycle (DESIGN.md §5a) is :data:`TRANSITIONS`; every other change of status is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+
+from functions.shared.errors import Conflict, NotFound, Unprocessable
+from functions.shared.money import MAX_AMOUNT, Money
+from functions.shared.text import plain_line, plain_paragraphs
+
+MAX_CART_LINES = 50
+MAX_LINE_QUANTITY = 99
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+COUPON_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$"
+
+Sku = Annotated[str, Field(pattern=SKU_PATTERN, examples=["HW-P60-BLK-256"])]
+Quantity = Annotated[StrictInt, Field(ge=1, le=MAX_LINE_QUANTITY, examples=[1])]
+CouponCode = Annotated[str, Field(pattern=COUPON_PATTERN, examples=["WELCOME10"])]
+
+
+class Strict(BaseModel):
+    """Request bodies: unknown fields (a client's ``price``, ``status`` or ``user_id``) are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- settings (per stage, from the environment, read when used) ---------------------------------------------------
+
+
+def payment_window_s() -> int:
+    return int(os.environ.get("PAYMENT_WINDOW_SECONDS", "900"))
+
+
+def shipping_fee() -> int:
+    return int(os.environ.get("SHIPPING_FEE_AMOUNT", "1000"))
+
+
+def free_shipping_from() -> int:
+    return int(os.environ.get("FREE_SHIPPING_FROM_AMOUNT", "9900"))
+
+
+def shop_currency() -> str:
+    return os.environ.get("SHOP_CURRENCY", "CNY")
+
+
+# --- the checkout's copy of the catalogue --------------------------------------------------------------------------
+
+
+class PromotionRef(BaseModel):
+    """A flash sale on a SKU as the SKU record carries it, so pricing a cart needs no extra read."""
+
+    promotion_id: str
+    price: Money
+    starts_at: datetime
+    ends_at: datetime
+    per_user_limit: int
+    shards: int
+
+    def running(self, now: datetime) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+
+class SkuInfo(BaseModel):
+    """What checkout knows of a SKU: projected from ProductCreated/Updated/Archived (functions.checkout.projector)."""
+
+    sku: str
+    product_id: str
+    product_name: str
+    options: dict[str, str] = Field(default_factory=dict)
+    price: Money
+    image_url: str | None = None
+    brand_id: str = ""
+    category_path: list[str] = Field(default_factory=list)
+    active: bool
+    product_version: int
+    promotions: dict[str, PromotionRef] = Field(default_factory=dict)
+
+    def running_promotion(self, now: datetime) -> PromotionRef | None:
+        for promo in self.promotions.values():
+            if promo.running(now):
+                return promo
+        return None
+
+
+class Stock(BaseModel):
+    sku: str
+    sellable: int = 0
+    reserved: int = 0
+
+
+# --- cart -------------------------------------------------------------------------------------------------------
+
+
+class CartLineInput(Strict):
+    sku: Sku
+    quantity: Quantity
+
+
+class QuantityInput(Strict):
+    quantity: Quantity
+
+
+class StoredLine(BaseModel):
+    sku: str
+    quantity: int
+    added_at: datetime
+
+
+class StoredCart(BaseModel):
+    """The cart as stored: SKUs and quantities only. Prices are looked up every time it is shown or checked out."""
+
+    owner: str  # "U#<user_id>" or "G#<cart token>"
+    lines: list[StoredLine] = Field(default_factory=list)
+    version: int = 0
+    updated_at: datetime | None = None
+
+    def quantity_of(self, sku: str) -> int:
+        return next((line.quantity for line in self.lines if line.sku == sku), 0)
+
+    def set(self, sku: str, quantity: int, now: datetime) -> None:
+        for line in self.lines:
+            if line.sku == sku:
+                line.quantity = quantity
+                return
+        if len(self.lines) >= MAX_CART_LINES:
+            raise Unprocessable(f"a cart holds at most {MAX_CART_LINES} lines", code="CART_FULL")
+        self.lines.append(StoredLine(sku=sku, quantity=quantity, added_at=now))
+
+    def add(self, sku: str, quantity: int, now: datetime) -> None:
+        total = self.quantity_of(sku) + quantity
+        if total > MAX_LINE_QUANTITY:
+            raise Unprocessable(
+                f"at most {MAX_LINE_QUANTITY} of one SKU per cart (you have {self.quantity_of(sku)})",
+                code="QUANTITY_LIMIT",
+            )
+        self.set(sku, total, now)
+
+    def remove(self, sku: str) -> bool:
+        before = len(self.lines)
+        self.lines = [line for line in self.lines if line.sku != sku]
+        return len(self.lines) != before
+
+    def merge(self, guest: StoredCart, now: datetime) -> list[str]:
+        """Fold a guest cart into this one at sign-in: quantities add up (capped at the line limit); lines that do
+        not fit are dropped and returned, so the shopper can be told."""
+        dropped: list[str] = []
+        for line in guest.lines:
+            total = min(MAX_LINE_QUANTITY, self.quantity_of(line.sku) + line.quantity)
+            if self.quantity_of(line.sku) == 0 and len(self.lines) >= MAX_CART_LINES:
+                dropped.append(line.sku)
+                continue
+            self.set(line.sku, total, now)
+        return dropped
+
+
+Availability = Literal["in_stock", "insufficient_stock", "out_of_stock", "unavailable", "sold_out"]
+
+
+class CartLine(BaseModel):
+    sku: str
+    product_id: str | None = None
+    name: str | None = None
+    options: dict[str, str] = Field(default_factory=dict)
+    image_url: str | None = None
+    quantity: int
+    unit_price: Money | None = None
+    regular_price: Money | None = Field(default=None, description="The catalogue price when a flash sale applies")
+    line_total: Money | None = None
+    promotion_id: str | None = None
+    availability: Availability
+    max_quantity: int = Field(description="How many of this SKU can be bought now (0..99)")
+    in_coupon_scope: bool = False
+
+
+class Totals(BaseModel):
+    subtotal: Money
+    discount: Money
+    shipping: Money
+    total: Money
+
+
+class CouponApplied(BaseModel):
+    code: str
+    discount: Money
+
+
+class Cart(BaseModel):
+    lines: list[CartLine]
+    totals: Totals
+    coupon: CouponApplied | None = None
+    coupon_error: str | None = Field(default=None, description="Why the coupon asked for does not apply")
+    cart_token: str | None = Field(default=None, description="A guest cart's token: send it as X-Cart-Token")
+    checkout_ready: bool = Field(description="Every line can be bought as it is")
+    dropped_skus: list[str] = Field(default_factory=list, description="Guest lines that did not fit when merging")
+
+
+# --- coupons ------------------------------------------------------------------------------------------------------
+
+
+class CouponKind(StrEnum):
+    PERCENTAGE = "percentage"
+    FIXED = "fixed"
+
+
+class CouponInput(Strict):
+    code: CouponCode
+    kind: CouponKind
+    percent_off: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
+    amount_off: Money | None = None
+    max_discount: Money | None = Field(default=None, description="Cap on a percentage discount")
+    min_spend: Money | None = None
+    starts_at: datetime
+    ends_at: datetime
+    usage_limit: Annotated[StrictInt, Field(ge=1, le=10_000_000)]
+    per_user_limit: Annotated[StrictInt, Field(ge=1, le=1000)] = 1
+    category_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list, max_length=20)
+    product_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list, max_length=50)
+    description: Annotated[str, Field(max_length=500)] = ""
+
+    _clean = field_validator("description")(plain_paragraphs)
+
+    @field_validator("code")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.upper()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError("times need a time zone (ISO-8601 with Z or an offset)")
+        if self.kind is CouponKind.PERCENTAGE and (self.percent_off is None or self.amount_off is not None):
+            raise ValueError("a percentage coupon has percent_off and no amount_off")
+        if self.kind is CouponKind.FIXED and (self.amount_off is None or self.percent_off is not None):
+            raise ValueError("a fixed coupon has amount_off and no percent_off")
+        if self.kind is CouponKind.FIXED and self.max_discount is not None:
+            raise ValueError("max_discount applies to percentage coupons only")
+        if self.amount_off is not None and self.amount_off.amount == 0:
+            raise ValueError("amount_off must be above zero")
+        return self
+
+
+class Coupon(BaseModel):
+    code: str
+    kind: CouponKind
+    percent_off: int | None = None
+    amount_off: Money | None = None
+    max_discount: Money | None = None
+    min_spend: Money | None = None
+    starts_at: datetime
+    ends_at: datetime
+    usage_limit: int
+    per_user_limit: int
+    used: int = 0
+    category_ids: list[str] = Field(default_factory=list)
+    product_ids: list[str] = Field(default_factory=list)
+    description: str = ""
+    created_at: datetime
+
+    def in_scope(self, info: SkuInfo) -> bool:
+        if not self.category_ids and not self.product_ids:
+            return True
+        return info.product_id in self.product_ids or bool(set(self.category_ids) & set(info.category_path))
+
+    def check_window(self, now: datetime) -> None:
+        if now < self.starts_at:
+            raise Unprocessable("this coupon is not valid yet", code="COUPON_NOT_STARTED")
+        if now >= self.ends_at:
+            raise Unprocessable("this coupon has expired", code="COUPON_EXPIRED")
+        if self.used >= self.usage_limit:
+            raise Conflict("this coupon has been used up", code="COUPON_EXHAUSTED")
+
+    def discount_on(self, eligible: Money) -> Money:
+        """The discount on the eligible subtotal; raises when the coupon cannot apply to it."""
+        if eligible.amount == 0:
+            raise Unprocessable("no item in the cart is covered by this coupon", code="COUPON_NOT_APPLICABLE")
+        if self.min_spend is not None and eligible.amount < self.min_spend.amount:
+            raise Unprocessable(
+                f"this coupon needs a spend of at least {self.min_spend.amount} on eligible items",
+                code="COUPON_MIN_SPEND",
+            )
+        if self.kind is CouponKind.PERCENTAGE:
+            amount = eligible.amount * (self.percent_off or 0) // 100  # rounds down: never more than promised
+            if self.max_discount is not None:
+                amount = min(amount, self.max_discount.amount)
+        else:
+            amount = min(self.amount_off.amount if self.amount_off else 0, eligible.amount)
+        return Money(amount=amount, currency=eligible.currency)
+
+
+class CouponPage(BaseModel):
+    items: list[Coupon]
+    next_cursor: str | None = None
+
+
+# --- flash sales --------------------------------------------------------------------------------------------------
+
+# Writes one DynamoDB item sustains in transactions (AWS documents ~1,000 WCU/s per partition; transactions cost two
+# writes each, so ~500/s), with headroom: the figure the shard count is designed against.
+SHARD_TX_PER_SECOND = 400
+MAX_SHARDS = 50
+
+
+def shards_for(quantity: int, peak_per_second: int) -> int:
+    """Shards a flash sale's stock is spread over: enough for the peak order rate, never more than units."""
+    needed = -(-peak_per_second // SHARD_TX_PER_SECOND)
+    return max(1, min(needed, MAX_SHARDS, quantity))
+
+
+class PromotionInput(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    sku: Sku
+    price: Money
+    quantity: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+    starts_at: datetime
+    ends_at: datetime
+    per_user_limit: Annotated[StrictInt, Field(ge=1, le=99)] = 1
+    expected_peak_per_second: Annotated[StrictInt, Field(ge=1, le=100_000)] = Field(
+        default=2000, description="Orders per second the sale is sized for (decides the number of stock shards)"
+    )
+
+    _clean = field_validator("name")(plain_line)
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError("times need a time zone (ISO-8601 with Z or an offset)")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.price.amount == 0:
+            raise ValueError("a flash-sale price must be above zero")
+        return self
+
+
+class Promotion(BaseModel):
+    promotion_id: str
+    name: str
+    sku: str
+    product_id: str
+    product_name: str
+    price: Money
+    regular_price: Money
+    quantity: int
+    remaining: int | None = Field(default=None, description="Units left (sum of the shards)")
+    starts_at: datetime
+    ends_at: datetime
+    per_user_limit: int
+    shards: int
+    status: Literal["scheduled", "running", "ended"] = "scheduled"
+    settled: bool = False
+    created_at: datetime
+
+    def ref(self) -> PromotionRef:
+        return PromotionRef(
+            promotion_id=self.promotion_id,
+            price=self.price,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            per_user_limit=self.per_user_limit,
+            shards=self.shards,
+        )
+
+    def with_status(self, now: datetime) -> Promotion:
+        status: Literal["scheduled", "running", "ended"] = (
+            "scheduled" if now < self.starts_at else "running" if now < self.ends_at else "ended"
+        )
+        return self.model_copy(update={"status": status})
+
+
+class PromotionList(BaseModel):
+    items: list[Promotion]
+    next_cursor: str | None = None
+
+
+# --- stock ----------------------------------------------------------------------------------------------------------
+
+
+class StockMovementInput(Strict):
+    """Until warehouses exist (the shipping issue), back office corrects sellable stock with adjustments."""
+
+    type: Literal["adjustment"] = "adjustment"
+    quantity: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000, description="Units added (negative: removed)")]
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+    _clean = field_validator("reason")(plain_line)
+
+    @field_validator("quantity")
+    @classmethod
+    def _not_zero(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("quantity must not be zero")
+        return v
+
+
+class InventoryView(BaseModel):
+    sku: str
+    sellable: int
+    reserved: int
+    in_promotions: int = Field(description="Units set aside for flash sales that have not been settled")
+
+
+# --- orders ---------------------------------------------------------------------------------------------------------
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    FULFILLING = "fulfilling"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING_PAYMENT: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
+    OrderStatus.PAID: frozenset({OrderStatus.FULFILLING, OrderStatus.CANCELLED}),
+    OrderStatus.FULFILLING: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.COMPLETED}),
+    OrderStatus.COMPLETED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+CANCELLABLE = tuple(s for s, targets in TRANSITIONS.items() if OrderStatus.CANCELLED in targets)
+
+
+def check_transition(current: OrderStatus, target: OrderStatus) -> None:
+    if target not in TRANSITIONS[current]:
+        raise Conflict(f"an order that is {current.value} cannot become {target.value}", code="INVALID_ORDER_STATE")
+
+
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{5,19}$", examples=["+8613812345678"])]
+
+
+class AddressInput(Strict):
+    recipient: Annotated[str, Field(min_length=1, max_length=100)]
+    phone: Phone
+    region: Annotated[str, Field(min_length=1, max_length=100, description="Province / state")]
+    city: Annotated[str, Field(min_length=1, max_length=100)]
+    district: Annotated[str, Field(max_length=100)] = ""
+    street: Annotated[str, Field(min_length=1, max_length=300)]
+    postcode: Annotated[str, Field(pattern=r"^[A-Za-z0-9 -]{3,12}$")]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "CN"
+
+    _clean = field_validator("recipient", "region", "city", "district", "street")(plain_line)
+
+
+class CheckoutInput(Strict):
+    address: AddressInput
+    coupon_code: CouponCode | None = None
+    note: Annotated[str, Field(max_length=500)] = ""
+
+    _clean = field_validator("note")(plain_paragraphs)
+
+
+class OrderLine(BaseModel):
+    sku: str
+    product_id: str
+    name: str
+    options: dict[str, str] = Field(default_factory=dict)
+    image_url: str | None = None
+    quantity: int
+    unit_price: Money
+    line_total: Money
+    promotion_id: str | None = None
+    # Where a flash-sale line's units came from: shard number -> units (for releasing them exactly).
+    promotion_shards: dict[str, int] = Field(default_factory=dict)
+
+
+class StatusChange(BaseModel):
+    status: OrderStatus
+    at: datetime
+    reason: str = ""
+
+
+class Order(BaseModel):
+    order_id: str
+    user_id: str
+    status: OrderStatus
+    lines: list[OrderLine]
+    totals: Totals
+    coupon_code: str | None = None
+    address: AddressInput
+    note: str = ""
+    created_at: datetime
+    updated_at: datetime
+    payment_due_at: datetime
+    cancel_reason: str | None = None
+    history: list[StatusChange] = Field(default_factory=list)
+    version: int = 1
+
+
+class OrderPage(BaseModel):
+    items: list[Order]
+    next_cursor: str | None = None
+
+
+class CancelInput(Strict):
+    reason: Annotated[str, Field(max_length=200)] = ""
+
+    _clean = field_validator("reason")(plain_line)
+
+
+# --- pricing --------------------------------------------------------------------------------------------------------
+
+
+def _availability(info: SkuInfo | None, stock: Stock | None, quantity: int) -> tuple[Availability, int]:
+    if info is None or not info.active:
+        return "unavailable", 0
+    sellable = max(0, stock.sellable if stock else 0)
+    most = min(sellable, MAX_LINE_QUANTITY)
+    if sellable == 0:
+        return "out_of_stock", 0
+    return ("in_stock" if quantity <= sellable else "insufficient_stock"), most
+
+
+class PricedCart(BaseModel):
+    cart: Cart
+    order_lines: list[OrderLine]
+    promotion_lines: dict[str, PromotionRef]  # sku -> the flash sale that prices it
+
+
+def price_cart(
+    stored: StoredCart,
+    skus: dict[str, SkuInfo],
+    stock: dict[str, Stock],
+    promo_remaining: dict[str, int],
+    coupon: Coupon | None,
+    now: datetime,
+    strict_coupon: bool,
+) -> PricedCart:
+    """Price a cart from the checkout's current SKU records. ``promo_remaining`` is units left per running promotion
+    id. With ``strict_coupon`` a coupon that does not apply raises (checkout); otherwise the reason is shown (cart)."""
+    currency = shop_currency()
+    lines: list[CartLine] = []
+    order_lines: list[OrderLine] = []
+    promo_lines: dict[str, PromotionRef] = {}
+    subtotal = Money.zero(currency)
+    eligible = Money.zero(currency)
+    for stored_line in stored.lines:
+        info = skus.get(stored_line.sku)
+        availability, most = _availability(info, stock.get(stored_line.sku), stored_line.quantity)
+        if info is None or not info.active:
+            lines.append(
+                CartLine(sku=stored_line.sku, quantity=stored_line.quantity, availability=availability, max_quantity=0)
+            )
+            continue
+        unit, regular, promo_id = info.price, None, None
+        promo = info.running_promotion(now)
+        if promo is not None:
+            unit, regular, promo_id = promo.price, info.price, promo.promotion_id
+            left = promo_remaining.get(promo.promotion_id, 0)
+            most = min(left, promo.per_user_limit)
+            availability = (
+                "sold_out" if left == 0 else ("in_stock" if stored_line.quantity <= most else "insufficient_stock")
+            )
+            promo_lines[info.sku] = promo
+        total = unit.times(stored_line.quantity)
+        subtotal = subtotal + total
+        scoped = coupon is not None and promo is None and coupon.in_scope(info)
+        if scoped:
+            eligible = eligible + total
+        lines.append(
+            CartLine(
+                sku=info.sku,
+                product_id=info.product_id,
+                name=info.product_name,
+                options=info.options,
+                image_url=info.image_url,
+                quantity=stored_line.quantity,
+                unit_price=unit,
+                regular_price=regular,
+                line_total=total,
+                promotion_id=promo_id,
+                availability=availability,
+                max_quantity=most,
+                in_coupon_scope=scoped,
+            )
+        )
+        order_lines.append(
+            OrderLine(
+                sku=info.sku,
+                product_id=info.product_id,
+                name=info.product_name,
+                options=info.options,
+                image_url=info.image_url,
+                quantity=stored_line.quantity,
+                unit_price=unit,
+                line_total=total,
+                promotion_id=promo_id,
+            )
+        )
+    discount = Money.zero(currency)
+    applied: CouponApplied | None = None
+    coupon_error: str | None = None
+    if coupon is not None:
+        try:
+            coupon.check_window(now)
+            discount = coupon.discount_on(eligible)
+            applied = CouponApplied(code=coupon.code, discount=discount)
+        except (Unprocessable, Conflict) as exc:
+            if strict_coupon:
+                raise
+            coupon_error = exc.code
+    after_discount = subtotal - discount
+    fee = 0 if not order_lines or after_discount.amount >= free_shipping_from() else shipping_fee()
+    shipping = Money(amount=fee, currency=currency)
+    totals = Totals(subtotal=subtotal, discount=discount, shipping=shipping, total=after_discount + shipping)
+    ready = bool(lines) and all(line.availability == "in_stock" for line in lines)
+    cart = Cart(lines=lines, totals=totals, coupon=applied, coupon_error=coupon_error, checkout_ready=ready)
+    return PricedCart(cart=cart, order_lines=order_lines, promotion_lines=promo_lines)
+
+
+def require_checkout_ready(priced: PricedCart) -> None:
+    """Refuse a checkout whose cart cannot be bought as it is, naming every line that is the problem."""
+    if not priced.cart.lines:
+        raise Unprocessable("the cart is empty", code="CART_EMPTY")
+    unavailable = [line.sku for line in priced.cart.lines if line.availability == "unavailable"]
+    if unavailable:
+        raise NotFound(
+            "some items are no longer sold",
+            code="SKU_UNAVAILABLE",
+            details=[{"sku": s, "issue": "unavailable"} for s in unavailable],
+        )
+    problems = [line for line in priced.cart.lines if line.availability != "in_stock"]
+    if problems:
+        code = "SOLD_OUT" if all(p.availability == "sold_out" for p in problems) else "OUT_OF_STOCK"
+        raise Conflict(
+            "some items are not available in the quantity asked",
+            code=code,
+            details=[{"sku": p.sku, "issue": p.availability, "max_quantity": p.max_quantity} for p in problems],
+        )
+    if priced.cart.totals.total.amount > MAX_AMOUNT:
+        raise Unprocessable("the order total is too large", code="TOTAL_TOO_LARGE")

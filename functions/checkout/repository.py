@@ -1,0 +1,851 @@
+"""DynamoDB storage of the checkout (one table, ``checkout``). Key design:
+
+=========================  ===========================  =========================================================
+item                       pk                           sk / notes
+=========================  ===========================  =========================================================
+SKU record                 ``SKU#<SKU>``                ``INFO``; the checkout's copy of the catalogue's SKU (price,
+                                                        name, status, product version) plus the flash sales on it
+stock                      ``SKU#<SKU>``                ``STOCK``; ``sellable``, ``reserved`` (units in open orders),
+                                                        ``in_promotions`` (units set aside for flash sales)
+product's SKUs             ``PRODUCT#<id>``             ``SKUS``; which SKUs a product had at which version, so a
+                                                        variant dropped by an update is taken off sale
+cart                       ``CART#U#<user>`` /          ``CART``; lines (SKU, quantity) and a version; guest carts
+                           ``CART#G#<token>``           expire by TTL after 30 days
+order                      ``ORDER#<id>``               ``ORDER``; the whole order. GSIs: ``by_user`` (``USER#<id>``,
+                                                        newest first), ``by_status`` (``STATUS#<status>``, by time),
+                                                        ``by_kind`` (``ORDERS#<yyyy-mm>``, by time)
+idempotency record         ``IDEMP#<user>#<key>``       ``IDEMP``; request hash and order id, written in the order's
+                                                        own transaction; expires after 24 h
+coupon                     ``COUPON#<CODE>``            ``COUPON``; definition and ``used``; ``by_kind`` ``COUPON``
+coupon use by a shopper    ``COUPON#<CODE>``            ``USER#<user>``; ``used``
+flash sale                 ``PROMO#<id>``               ``PROMO``; definition; ``by_kind`` ``PROMOTION``; ``by_due``
+                                                        ``PROMO_OPEN`` (by end time) until settled
+flash-sale stock shard     ``PROMO#<id>``               ``SHARD#<k>``; ``remaining``; ``settled`` once ended
+flash-sale buys by shopper ``PROMO#<id>``               ``USER#<user>``; ``bought``
+outbox event               ``OUTBOX#<event_id>``        ``OUTBOX``; relayed to EventBridge from the stream
+=========================  ===========================  =========================================================
+
+Access patterns: cart page = GetItem (cart) + BatchGetItem (SKU records, stock, coupon, flash-sale shards);
+checkout = BatchGetItem (cart + idempotency record) + BatchGetItem (SKU records, stock, coupon) [+ BatchGetItem
+(shards) for a flash-sale line] + one TransactWriteItems; order page = GetItem; my orders = one Query on ``by_user``.
+
+Invariants guarded by conditions, never by a read followed by a write:
+* ``sellable`` never goes below zero (each reservation is ``sellable >= :q``), a flash-sale shard's ``remaining``
+  never below zero, a coupon's ``used`` never above its limit, a shopper's uses/buys never above theirs;
+* checkout writes the order, the idempotency record, every reservation, the coupon use, the cart's deletion and the
+  outbox event in one transaction: all or none;
+* an order changes only from the version it was read at, so an expiry, a cancel and a payment that race resolve to
+  exactly one winner, and the stock it releases is released exactly once;
+* a flash sale's units are taken out of sellable stock when it is created and spread over shards, so a hot SKU's
+  purchases write only a shard (one of N items) and the shopper's own counter, never one shared item.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from functions.checkout.model import Coupon, Order, Promotion, PromotionRef, SkuInfo, Stock, StoredCart
+from functions.shared.dynamo import cancellation_reasons, from_item, is_cancelled, is_condition_failure, to_item, value
+from functions.shared.errors import Conflict, NotFound, Unprocessable
+from functions.shared.events import DomainEvent
+from functions.shared.outbox import outbox_put
+
+MAX_TRANSACTION_ITEMS = 100
+BATCH_GET_MAX = 100
+GUEST_CART_TTL_S = 30 * 24 * 3600
+IDEMPOTENCY_TTL_S = 24 * 3600
+
+
+def sku_key(sku: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": f"SKU#{sku}"}, "sk": {"S": sk}}
+
+
+def cart_key(owner: str) -> dict[str, Any]:
+    return {"pk": {"S": f"CART#{owner}"}, "sk": {"S": "CART"}}
+
+
+def order_key(order_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}
+
+
+def idem_key(user_id: str, key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"IDEMP#{user_id}#{key}"}, "sk": {"S": "IDEMP"}}
+
+
+def coupon_key(code: str, sk: str = "COUPON") -> dict[str, Any]:
+    return {"pk": {"S": f"COUPON#{code}"}, "sk": {"S": sk}}
+
+
+def promo_key(promotion_id: str, sk: str = "PROMO") -> dict[str, Any]:
+    return {"pk": {"S": f"PROMO#{promotion_id}"}, "sk": {"S": sk}}
+
+
+def _key_id(key: dict[str, Any]) -> tuple[str, str]:
+    return (key["pk"]["S"], key["sk"]["S"])
+
+
+def _strip(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in _INTERNAL}
+
+
+_INTERNAL = {
+    "pk",
+    "sk",
+    "user_pk",
+    "user_sk",
+    "status_pk",
+    "list_sk",
+    "kind_pk",
+    "kind_sk",
+    "due_pk",
+    "due_sk",
+    "expires_at",
+    "promo_rev",
+}
+
+
+@dataclass
+class Reads:
+    """What one BatchGetItem returned, by key."""
+
+    items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        return self.items.get(_key_id(key))
+
+
+@dataclass
+class Take:
+    """Units of a flash sale taken from one shard for one order line."""
+
+    promotion_id: str
+    shard: int
+    quantity: int
+
+
+@dataclass
+class Placement:
+    """Everything checkout writes in its one transaction."""
+
+    order: Order
+    request_hash: str
+    idempotency_key: str
+    cart_owner: str
+    cart_version: int
+    reservations: dict[str, int]  # sku -> units from sellable stock
+    takes: list[Take]
+    promo_buys: dict[str, tuple[int, int]]  # promotion_id -> (units, per-user limit)
+    coupon: Coupon | None
+    event: DomainEvent
+    now_epoch: int
+
+
+@dataclass
+class Release:
+    """Everything a cancellation writes in its one transaction."""
+
+    old: Order
+    new: Order
+    reservations: dict[str, int]
+    shard_returns: list[Take]  # back to a running (unsettled) flash sale's shard
+    settled_returns: dict[str, int]  # sku -> units back to sellable stock from a settled flash sale
+    promo_buys: dict[str, int]  # promotion_id -> units the shopper gets back
+    coupon_back: str | None
+    event: DomainEvent
+
+
+class PlacementFailed(Exception):
+    def __init__(self, reasons: list[str], labels: list[str]) -> None:
+        super().__init__("checkout transaction cancelled")
+        self.failed = [
+            label for reason, label in zip(reasons, labels, strict=False) if reason == "ConditionalCheckFailed"
+        ]
+        self.conflict = any(r == "TransactionConflict" for r in reasons)
+
+
+class DynamoCheckoutRepository:
+    def __init__(self, client: Any, table: str) -> None:
+        self._ddb = client
+        self._table = table
+
+    # --- generic reads ---------------------------------------------------------------------------------------------
+
+    def batch_get(self, keys: Iterable[dict[str, Any]], consistent: bool = False) -> Reads:
+        unique: dict[tuple[str, str], dict[str, Any]] = {}
+        for key in keys:
+            unique.setdefault(_key_id(key), key)
+        reads = Reads()
+        pending = list(unique.values())
+        while pending:
+            chunk, pending = pending[:BATCH_GET_MAX], pending[BATCH_GET_MAX:]
+            request: dict[str, Any] = {self._table: {"Keys": chunk, "ConsistentRead": consistent}}
+            for _ in range(8):
+                response = self._ddb.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self._table, []):
+                    reads.items[(item["pk"]["S"], item["sk"]["S"])] = from_item(item)
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return reads
+
+    def get(self, key: dict[str, Any], consistent: bool = True) -> dict[str, Any] | None:
+        item = self._ddb.get_item(TableName=self._table, Key=key, ConsistentRead=consistent).get("Item")
+        return from_item(item) if item else None
+
+    # --- SKU records (the projection of the catalogue) -------------------------------------------------------------
+
+    @staticmethod
+    def sku_info(data: dict[str, Any] | None) -> SkuInfo | None:
+        return SkuInfo.model_validate(_strip(data)) if data else None
+
+    @staticmethod
+    def stock(sku: str, data: dict[str, Any] | None) -> Stock:
+        if not data:
+            return Stock(sku=sku)
+        return Stock(sku=sku, sellable=int(data.get("sellable", 0)), reserved=int(data.get("reserved", 0)))
+
+    def product_skus(self, product_id: str) -> tuple[int, list[str]]:
+        data = self.get({"pk": {"S": f"PRODUCT#{product_id}"}, "sk": {"S": "SKUS"}})
+        if not data:
+            return 0, []
+        return int(data["version"]), list(data.get("skus", []))
+
+    def project_product(self, product_id: str, version: int, infos: list[SkuInfo], dropped: list[str]) -> bool:
+        """Apply one product version to the SKU records; False when a newer version is already there (replays and
+        out-of-order events change nothing). Each SKU record is updated on its own fields only, so the flash sales
+        it carries are kept."""
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"PRODUCT#{product_id}"}, "sk": {"S": "SKUS"}},
+                UpdateExpression="SET version = :v, skus = :s",
+                ConditionExpression="attribute_not_exists(version) OR version < :v",
+                ExpressionAttributeValues={":v": value(version), ":s": value([i.sku for i in infos])},
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        for info in infos:
+            fields = info.model_dump(mode="json", exclude={"promotions", "sku"})
+            names = {f"#f{i}": k for i, k in enumerate(fields)}
+            values = {f":v{i}": value(v) for i, v in enumerate(fields.values()) if v is not None}
+            sets = [f"#f{i} = :v{i}" for i, v in enumerate(fields.values()) if v is not None]
+            removes = [f"#f{i}" for i, v in enumerate(fields.values()) if v is None]
+            expression = "SET sku = :sku, " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+            self._conditional_update(
+                sku_key(info.sku, "INFO"),
+                expression,
+                "attribute_not_exists(product_version) OR product_version <= :pv",
+                names,
+                {**values, ":sku": value(info.sku), ":pv": value(version)},
+            )
+        for sku in dropped:
+            self._conditional_update(
+                sku_key(sku, "INFO"),
+                "SET active = :f, product_version = :pv",
+                "attribute_exists(pk) AND product_version <= :pv",
+                {},
+                {":f": value(False), ":pv": value(version)},
+            )
+        return True
+
+    def _conditional_update(
+        self, key: dict[str, Any], expression: str, condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> bool:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": key,
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        try:
+            self._ddb.update_item(**kwargs)
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    # --- stock ------------------------------------------------------------------------------------------------------
+
+    def adjust_stock(self, sku: str, quantity: int, event: DomainEvent) -> None:
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": sku_key(sku, "STOCK"),
+            "UpdateExpression": "SET sellable = if_not_exists(sellable, :zero) + :q, "
+            "reserved = if_not_exists(reserved, :zero), in_promotions = if_not_exists(in_promotions, :zero)",
+            "ExpressionAttributeValues": {":q": value(quantity), ":zero": value(0)},
+        }
+        if quantity < 0:
+            update["ConditionExpression"] = "sellable >= :need"
+            update["ExpressionAttributeValues"][":need"] = value(-quantity)
+        items = [
+            {
+                "ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": sku_key(sku, "INFO"),
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+            {"Update": update},
+            outbox_put(self._table, event),
+        ]
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if not is_cancelled(exc):
+                raise
+            reasons = cancellation_reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise NotFound("no such SKU", code="SKU_NOT_FOUND") from None
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise Conflict("there is not that much sellable stock to remove", code="INSUFFICIENT_STOCK") from None
+            raise Conflict("the stock changed meanwhile; try again", code="TRY_AGAIN") from None
+
+    def stock_view(self, sku: str) -> tuple[SkuInfo | None, dict[str, Any], int | None]:
+        """The SKU record, its stock item and the record's flash-sale revision (None: never had one)."""
+        reads = self.batch_get([sku_key(sku, "INFO"), sku_key(sku, "STOCK")], consistent=True)
+        raw = reads.get(sku_key(sku, "INFO"))
+        rev = raw.get("promo_rev") if raw else None
+        return self.sku_info(raw), reads.get(sku_key(sku, "STOCK")) or {}, None if rev is None else int(rev)
+
+    # --- carts ------------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def cart(owner: str, data: dict[str, Any] | None) -> StoredCart:
+        if not data:
+            return StoredCart(owner=owner)
+        return StoredCart.model_validate({**_strip(data), "owner": owner})
+
+    def get_cart(self, owner: str) -> StoredCart:
+        return self.cart(owner, self.get(cart_key(owner)))
+
+    def _cart_put(self, cart: StoredCart, now_epoch: int) -> dict[str, Any]:
+        data = cart.model_dump(mode="json", exclude={"owner"})
+        data["version"] = cart.version + 1
+        if cart.owner.startswith("G#"):
+            data["expires_at"] = now_epoch + GUEST_CART_TTL_S
+        put: dict[str, Any] = {"TableName": self._table, "Item": {**cart_key(cart.owner), **to_item(data)}}
+        if cart.version == 0:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = {":v": value(cart.version)}
+        return put
+
+    def save_cart(self, cart: StoredCart, now_epoch: int) -> None:
+        """Write the cart if nobody changed it since it was read (409 TRY_AGAIN otherwise)."""
+        try:
+            self._ddb.put_item(**self._cart_put(cart, now_epoch))
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                raise Conflict("the cart changed meanwhile; try again", code="TRY_AGAIN") from None
+            raise
+        cart.version += 1
+
+    def merge_carts(self, user_cart: StoredCart, guest: StoredCart, now_epoch: int) -> None:
+        """Write the merged cart and delete the guest cart in one transaction, so a guest cart is merged once."""
+        items = [
+            {"Put": self._cart_put(user_cart, now_epoch)},
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": cart_key(guest.owner),
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": value(guest.version)},
+                }
+            },
+        ]
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if is_cancelled(exc):
+                raise Conflict("the cart changed meanwhile; try again", code="TRY_AGAIN") from None
+            raise
+        user_cart.version += 1
+
+    # --- orders -----------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _order_item(order: Order) -> dict[str, Any]:
+        data = order.model_dump(mode="json")
+        created = sortable(order.created_at)
+        list_sk = f"{created}#{order.order_id}"
+        data.update(
+            user_pk=f"USER#{order.user_id}",
+            user_sk=list_sk,
+            status_pk=f"STATUS#{order.status.value}",
+            list_sk=list_sk,
+            kind_pk=f"ORDERS#{created[:7]}",
+            kind_sk=list_sk,
+        )
+        return {**order_key(order.order_id), **to_item(data)}
+
+    def get_order(self, order_id: str, consistent: bool = True) -> Order | None:
+        data = self.get(order_key(order_id), consistent)
+        return Order.model_validate(_strip(data)) if data else None
+
+    def idempotency(self, user_id: str, key: str) -> dict[str, Any] | None:
+        return self.get(idem_key(user_id, key))
+
+    def place(self, p: Placement) -> None:
+        """The checkout transaction. Raises :class:`PlacementFailed` naming what failed."""
+        order = p.order
+        labels: list[str] = ["order", "idempotency", "cart"]
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": self._order_item(order),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        **idem_key(order.user_id, p.idempotency_key),
+                        **to_item(
+                            {
+                                "order_id": order.order_id,
+                                "request_hash": p.request_hash,
+                                "expires_at": p.now_epoch + IDEMPOTENCY_TTL_S,
+                            }
+                        ),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": cart_key(p.cart_owner),
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": value(p.cart_version)},
+                }
+            },
+        ]
+        for sku, quantity in p.reservations.items():
+            labels.append(f"stock:{sku}")
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": sku_key(sku, "STOCK"),
+                        "UpdateExpression": "SET sellable = sellable - :q, reserved = reserved + :q",
+                        "ConditionExpression": "sellable >= :q",
+                        "ExpressionAttributeValues": {":q": value(quantity)},
+                    }
+                }
+            )
+        for take in p.takes:
+            labels.append(f"shard:{take.promotion_id}:{take.shard}")
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": promo_key(take.promotion_id, f"SHARD#{take.shard}"),
+                        "UpdateExpression": "SET remaining = remaining - :q",
+                        "ConditionExpression": "remaining >= :q AND attribute_not_exists(settled)",
+                        "ExpressionAttributeValues": {":q": value(take.quantity)},
+                    }
+                }
+            )
+        for promotion_id, (units, limit) in p.promo_buys.items():
+            labels.append(f"promo_user:{promotion_id}")
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": promo_key(promotion_id, f"USER#{order.user_id}"),
+                        "UpdateExpression": "ADD bought :q",
+                        "ConditionExpression": "attribute_not_exists(bought) OR bought <= :most",
+                        "ExpressionAttributeValues": {":q": value(units), ":most": value(limit - units)},
+                    }
+                }
+            )
+        if p.coupon is not None:
+            labels += ["coupon", "coupon_user"]
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": coupon_key(p.coupon.code),
+                        "UpdateExpression": "ADD used :one",
+                        "ConditionExpression": "used < :limit",
+                        "ExpressionAttributeValues": {":one": value(1), ":limit": value(p.coupon.usage_limit)},
+                    }
+                }
+            )
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": coupon_key(p.coupon.code, f"USER#{order.user_id}"),
+                        "UpdateExpression": "ADD used :one",
+                        "ConditionExpression": "attribute_not_exists(used) OR used < :limit",
+                        "ExpressionAttributeValues": {":one": value(1), ":limit": value(p.coupon.per_user_limit)},
+                    }
+                }
+            )
+        labels.append("outbox")
+        items.append(outbox_put(self._table, p.event))
+        if len(items) > MAX_TRANSACTION_ITEMS:
+            raise Unprocessable(
+                "this order has more lines than one checkout can hold; split it", code="ORDER_TOO_LARGE"
+            )
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if not is_cancelled(exc):
+                raise
+            raise PlacementFailed(cancellation_reasons(exc), labels) from None
+
+    def release(self, r: Release) -> bool:
+        """The cancellation transaction; False when the order changed meanwhile (someone else won the race)."""
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": self._order_item(r.new),
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": value(r.old.version)},
+                }
+            }
+        ]
+        for sku, quantity in r.reservations.items():
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": sku_key(sku, "STOCK"),
+                        "UpdateExpression": "SET sellable = sellable + :q, reserved = reserved - :q",
+                        "ConditionExpression": "reserved >= :q",
+                        "ExpressionAttributeValues": {":q": value(quantity)},
+                    }
+                }
+            )
+        for sku, quantity in r.settled_returns.items():
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": sku_key(sku, "STOCK"),
+                        "UpdateExpression": "ADD sellable :q",
+                        "ExpressionAttributeValues": {":q": value(quantity)},
+                    }
+                }
+            )
+        for take in r.shard_returns:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": promo_key(take.promotion_id, f"SHARD#{take.shard}"),
+                        "UpdateExpression": "ADD remaining :q",
+                        "ConditionExpression": "attribute_not_exists(settled)",
+                        "ExpressionAttributeValues": {":q": value(take.quantity)},
+                    }
+                }
+            )
+        for promotion_id, units in r.promo_buys.items():
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": promo_key(promotion_id, f"USER#{r.old.user_id}"),
+                        "UpdateExpression": "ADD bought :q",
+                        "ConditionExpression": "bought >= :back",
+                        "ExpressionAttributeValues": {":q": value(-units), ":back": value(units)},
+                    }
+                }
+            )
+        if r.coupon_back:
+            for sk in ("COUPON", f"USER#{r.old.user_id}"):
+                items.append(
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": coupon_key(r.coupon_back, sk),
+                            "UpdateExpression": "ADD used :minus",
+                            "ConditionExpression": "used >= :one",
+                            "ExpressionAttributeValues": {":minus": value(-1), ":one": value(1)},
+                        }
+                    }
+                )
+        items.append(outbox_put(self._table, r.event))
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if is_cancelled(exc):
+                return False
+            raise
+        return True
+
+    def _query(self, **kwargs: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        response = self._ddb.query(TableName=self._table, **kwargs)
+        return [from_item(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+    def orders_of(
+        self, user_id: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Order], dict[str, Any] | None]:
+        kwargs: dict[str, Any] = {
+            "IndexName": "by_user",
+            "KeyConditionExpression": "user_pk = :u",
+            "ExpressionAttributeValues": {":u": value(f"USER#{user_id}")},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        items, last = self._query(**kwargs)
+        return [Order.model_validate(_strip(i)) for i in items], last
+
+    def orders_in(
+        self, partition: tuple[str, str], low: str, high: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Order], dict[str, Any] | None]:
+        """Orders of one status (``by_status``) or month (``by_kind``), newest first, created in [low, high]."""
+        index, pk = partition
+        key_attr, sort_attr = ("status_pk", "list_sk") if index == "by_status" else ("kind_pk", "kind_sk")
+        kwargs: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": f"{key_attr} = :p AND {sort_attr} BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {":p": value(pk), ":lo": value(low), ":hi": value(high)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        items, last = self._query(**kwargs)
+        return [Order.model_validate(_strip(i)) for i in items], last
+
+    # --- coupons ----------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def coupon(data: dict[str, Any] | None) -> Coupon | None:
+        return Coupon.model_validate(_strip(data)) if data else None
+
+    def add_coupon(self, coupon: Coupon) -> None:
+        data = coupon.model_dump(mode="json")
+        data.update(kind_pk="COUPON", kind_sk=f"{sortable(coupon.created_at)}#{coupon.code}")
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item={**coupon_key(coupon.code), **to_item(data)},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                raise Conflict("a coupon with this code exists", code="COUPON_CODE_TAKEN") from None
+            raise
+
+    def by_kind(
+        self, kind: str, limit: int, start: dict[str, Any] | None, newest_first: bool = True
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        kwargs: dict[str, Any] = {
+            "IndexName": "by_kind",
+            "KeyConditionExpression": "kind_pk = :k",
+            "ExpressionAttributeValues": {":k": value(kind)},
+            "ScanIndexForward": not newest_first,
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        return self._query(**kwargs)
+
+    # --- flash sales ------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def promotion(data: dict[str, Any] | None) -> Promotion | None:
+        return Promotion.model_validate(_strip(data)) if data else None
+
+    def shard_remaining(self, refs: Iterable[PromotionRef], consistent: bool = False) -> dict[str, dict[int, int]]:
+        """Units left per shard of each flash sale (one BatchGetItem for all of them)."""
+        refs = list(refs)
+        keys = [promo_key(r.promotion_id, f"SHARD#{k}") for r in refs for k in range(r.shards)]
+        if not keys:
+            return {}
+        reads = self.batch_get(keys, consistent)
+        left: dict[str, dict[int, int]] = {}
+        for r in refs:
+            shards = left.setdefault(r.promotion_id, {})
+            for k in range(r.shards):
+                data = reads.get(promo_key(r.promotion_id, f"SHARD#{k}")) or {}
+                shards[k] = 0 if data.get("settled") else int(data.get("remaining", 0))
+        return left
+
+    def shards_settled(self, promotion_id: str, shards: Iterable[int]) -> dict[int, bool]:
+        reads = self.batch_get([promo_key(promotion_id, f"SHARD#{k}") for k in shards], consistent=True)
+        return {k: bool((reads.get(promo_key(promotion_id, f"SHARD#{k}")) or {}).get("settled")) for k in shards}
+
+    def create_promotion(self, promotion: Promotion, info_rev: int | None, event: DomainEvent) -> None:
+        data = promotion.model_dump(mode="json", exclude={"remaining", "status"})
+        data.update(
+            kind_pk="PROMOTION",
+            kind_sk=f"{sortable(promotion.created_at)}#{promotion.promotion_id}",
+            due_pk="PROMO_OPEN",
+            due_sk=f"{sortable(promotion.ends_at)}#{promotion.promotion_id}",
+        )
+        base, extra = divmod(promotion.quantity, promotion.shards)
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {**promo_key(promotion.promotion_id), **to_item(data)},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": sku_key(promotion.sku, "STOCK"),
+                    "UpdateExpression": "SET sellable = sellable - :q, in_promotions = in_promotions + :q",
+                    "ConditionExpression": "sellable >= :q",
+                    "ExpressionAttributeValues": {":q": value(promotion.quantity)},
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": sku_key(promotion.sku, "INFO"),
+                    "UpdateExpression": "SET promotions.#p = :ref, promo_rev = :next",
+                    "ConditionExpression": "attribute_exists(pk) AND "
+                    + ("attribute_not_exists(promo_rev)" if info_rev is None else "promo_rev = :rev"),
+                    "ExpressionAttributeNames": {"#p": promotion.promotion_id},
+                    "ExpressionAttributeValues": {
+                        ":ref": value(promotion.ref().model_dump(mode="json")),
+                        ":next": value((info_rev or 0) + 1),
+                        **({":rev": value(info_rev)} if info_rev is not None else {}),
+                    },
+                }
+            },
+            outbox_put(self._table, event),
+        ]
+        for k in range(promotion.shards):
+            units = base + (1 if k < extra else 0)
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            **promo_key(promotion.promotion_id, f"SHARD#{k}"),
+                            **to_item({"remaining": units, "initial": units}),
+                        },
+                    }
+                }
+            )
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if not is_cancelled(exc):
+                raise
+            reasons = cancellation_reasons(exc)
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise Conflict(
+                    "there is not that much sellable stock for this flash sale", code="INSUFFICIENT_STOCK"
+                ) from None
+            raise Conflict("the SKU changed meanwhile; try again", code="TRY_AGAIN") from None
+
+    def open_promotions(
+        self, ended_before: datetime | None, ending_after: datetime | None, limit: int
+    ) -> list[Promotion]:
+        """Unsettled flash sales by end time: those that ended before a moment (to settle) or end after one (the
+        storefront's list of current and coming sales)."""
+        condition, values = "due_pk = :p", {":p": value("PROMO_OPEN")}
+        if ended_before is not None:
+            condition += " AND due_sk < :t"
+            values[":t"] = value(sortable(ended_before))
+        elif ending_after is not None:
+            condition += " AND due_sk > :t"
+            values[":t"] = value(sortable(ending_after))
+        items, _ = self._query(
+            IndexName="by_due", KeyConditionExpression=condition, ExpressionAttributeValues=values, Limit=limit
+        )
+        return [p for p in (self.promotion(i) for i in items) if p is not None]
+
+    def settle_promotion(self, promotion: Promotion, event_for: Any) -> int | None:
+        """Close an ended flash sale: every shard's leftover back to sellable stock, in one transaction guarded by
+        the leftovers read. Returns the units returned, or None when something moved meanwhile (retried later)."""
+        shards = self.shard_remaining([promotion.ref()], consistent=True)[promotion.promotion_id]
+        leftover = sum(shards.values())
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": promo_key(promotion.promotion_id, f"SHARD#{k}"),
+                    "UpdateExpression": "SET settled = :t, remaining = :zero",
+                    "ConditionExpression": "remaining = :seen AND attribute_not_exists(settled)",
+                    "ExpressionAttributeValues": {":t": value(True), ":zero": value(0), ":seen": value(left)},
+                }
+            }
+            for k, left in shards.items()
+        ]
+        items += [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": sku_key(promotion.sku, "STOCK"),
+                    "UpdateExpression": "SET sellable = sellable + :left, in_promotions = in_promotions - :all",
+                    "ExpressionAttributeValues": {":left": value(leftover), ":all": value(promotion.quantity)},
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": promo_key(promotion.promotion_id),
+                    "UpdateExpression": "SET settled = :t REMOVE due_pk, due_sk",
+                    "ConditionExpression": "attribute_exists(due_pk)",
+                    "ExpressionAttributeValues": {":t": value(True)},
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": sku_key(promotion.sku, "INFO"),
+                    "UpdateExpression": "REMOVE promotions.#p",
+                    "ExpressionAttributeNames": {"#p": promotion.promotion_id},
+                }
+            },
+            outbox_put(self._table, event_for(promotion.quantity - leftover, leftover)),
+        ]
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if is_cancelled(exc):
+                return None
+            raise
+        return leftover
+
+
+def allocate(shards: dict[int, int], quantity: int) -> list[tuple[int, int]] | None:
+    """Take ``quantity`` units from the shards, starting at a random one so buyers spread over the items; as few
+    shards as possible per order (usually one). None when the shards together hold fewer units."""
+    if sum(shards.values()) < quantity:
+        return None
+    order = [k for k, left in shards.items() if left > 0]
+    random.shuffle(order)
+    order.sort(key=lambda k: shards[k] < quantity)  # a shard that covers the whole line first
+    taken: list[tuple[int, int]] = []
+    need = quantity
+    for k in order:
+        take = min(need, shards[k])
+        taken.append((k, take))
+        need -= take
+        if need == 0:
+            break
+    return taken
+
+
+def sortable(moment: datetime) -> str:
+    """One fixed UTC format for every time in a sort key, so string order is time order whatever the input zone."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,576 @@
+"""The checkout's service layer: the use cases over the repository. Nothing here knows about HTTP.
+
+Handlers call one method; the composition root :func:`service` wires the DynamoDB repository, created once per
+container.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from functions.checkout.events import OrderCancelled, OrderPlaced, PromotionCreated, PromotionSettled, StockAdjusted
+from functions.checkout.model import (
+    CANCELLABLE,
+    Cart,
+    CheckoutInput,
+    Coupon,
+    CouponInput,
+    CouponPage,
+    InventoryView,
+    Order,
+    OrderLine,
+    OrderPage,
+    OrderStatus,
+    PricedCart,
+    Promotion,
+    PromotionInput,
+    PromotionList,
+    SkuInfo,
+    StatusChange,
+    Stock,
+    StockMovementInput,
+    StoredCart,
+    check_transition,
+    payment_window_s,
+    price_cart,
+    require_checkout_ready,
+    shards_for,
+    shop_currency,
+)
+from functions.checkout.repository import (
+    DynamoCheckoutRepository,
+    Placement,
+    PlacementFailed,
+    Release,
+    Take,
+    allocate,
+    cart_key,
+    coupon_key,
+    idem_key,
+    sku_key,
+    sortable,
+)
+from functions.shared import cursor
+from functions.shared.errors import BadRequest, Conflict, NotFound, Unprocessable
+from functions.shared.events import utcnow
+from functions.shared.ids import prefixed
+
+CART_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{32}$"  # noqa: S105 - the shape of a token, not a token
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,128}$"
+PLACE_ATTEMPTS = 4
+ADMIN_DEFAULT_DAYS = 90
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def request_hash(body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class CheckoutService:
+    def __init__(self, repo: DynamoCheckoutRepository, clock: Callable[[], datetime] = utcnow) -> None:
+        self.repo = repo
+        self.clock = clock
+        self._dropped: list[str] = []  # guest lines that did not fit when a merge ran during this call
+        self._shards: dict[str, dict[int, int]] = {}  # flash-sale shard stock read by the last pricing
+
+    # --- carts ----------------------------------------------------------------------------------------------------
+
+    def _owner(self, user_id: str | None, token: str | None) -> tuple[str | None, str | None]:
+        """(owner key, guest token to merge). A signed-in shopper's cart is theirs; a guest's is the token's."""
+        if user_id:
+            return f"U#{user_id}", token
+        if token:
+            return f"G#{token}", None
+        return None, None
+
+    def _load_cart(self, user_id: str | None, token: str | None) -> StoredCart | None:
+        owner, merge_token = self._owner(user_id, token)
+        if owner is None:
+            return None
+        if merge_token is None:
+            return self.repo.get_cart(owner)
+        reads = self.repo.batch_get([cart_key(owner), cart_key(f"G#{merge_token}")], consistent=True)
+        mine = self.repo.cart(owner, reads.get(cart_key(owner)))
+        guest_data = reads.get(cart_key(f"G#{merge_token}"))
+        if guest_data:
+            self._merge(mine, self.repo.cart(f"G#{merge_token}", guest_data))
+        return mine
+
+    def _merge(self, mine: StoredCart, guest: StoredCart) -> None:
+        now = self.clock()
+        dropped = mine.merge(guest, now)
+        mine.updated_at = now
+        self.repo.merge_carts(mine, guest, _epoch(now))
+        self._dropped = dropped
+
+    def view_cart(self, user_id: str | None, token: str | None, coupon_code: str | None = None) -> Cart:
+        self._dropped = []
+        stored = self._load_cart(user_id, token)
+        if stored is None:
+            stored = StoredCart(owner="")
+        cart = self._price(stored, user_id, coupon_code, strict=False).cart
+        if stored.owner.startswith("G#"):
+            cart.cart_token = stored.owner[2:]
+        cart.dropped_skus = self._dropped
+        return cart
+
+    def change_cart(self, user_id: str | None, token: str | None, sku: str, quantity: int | None, mode: str) -> Cart:
+        """``mode`` is ``add`` (quantity more), ``set`` (quantity exactly) or ``remove``."""
+        self._dropped = []
+        sku = sku.upper()
+        stored = self._load_cart(user_id, token)
+        if stored is None or (stored.owner.startswith("G#") and stored.version == 0 and mode == "add"):
+            # A new guest cart, or a token we never issued (or that expired): the API issues the token.
+            stored = StoredCart(owner=f"G#{secrets.token_urlsafe(24)}")
+        now = self.clock()
+        if mode == "remove":
+            if not stored.remove(sku):
+                raise NotFound("that SKU is not in the cart", code="NOT_IN_CART")
+        else:
+            info = self.repo.sku_info(self.repo.get(sku_key(sku, "INFO"), consistent=False))
+            if info is None or not info.active:
+                raise NotFound("no such SKU on sale", code="SKU_NOT_FOUND")
+            if mode == "set":
+                if stored.quantity_of(sku) == 0:
+                    raise NotFound("that SKU is not in the cart", code="NOT_IN_CART")
+                stored.set(sku, int(quantity or 0), now)
+            else:
+                stored.add(sku, int(quantity or 0), now)
+        stored.updated_at = now
+        self.repo.save_cart(stored, _epoch(now))
+        cart = self._price(stored, user_id, None, strict=False).cart
+        if stored.owner.startswith("G#"):
+            cart.cart_token = stored.owner[2:]
+        cart.dropped_skus = self._dropped
+        return cart
+
+    def _price(
+        self, stored: StoredCart, user_id: str | None, coupon_code: str | None, strict: bool, consistent: bool = False
+    ) -> PricedCart:
+        skus = [line.sku for line in stored.lines]
+        keys = [sku_key(s, k) for s in skus for k in ("INFO", "STOCK")]
+        code = coupon_code.upper() if coupon_code else None
+        if code:
+            keys.append(coupon_key(code))
+            if user_id:
+                keys.append(coupon_key(code, f"USER#{user_id}"))
+        reads = self.repo.batch_get(keys, consistent) if keys else None
+        infos: dict[str, SkuInfo] = {}
+        stock: dict[str, Stock] = {}
+        if reads is not None:
+            for s in skus:
+                info = self.repo.sku_info(reads.get(sku_key(s, "INFO")))
+                if info is not None:
+                    infos[s] = info
+                stock[s] = self.repo.stock(s, reads.get(sku_key(s, "STOCK")))
+        coupon: Coupon | None = None
+        if code and reads is not None:
+            coupon = self.repo.coupon(reads.get(coupon_key(code)))
+            if coupon is None and strict:
+                raise Unprocessable("no such coupon", code="COUPON_NOT_FOUND")
+            if coupon is not None and strict and user_id:
+                mine = reads.get(coupon_key(code, f"USER#{user_id}")) or {}
+                if int(mine.get("used", 0)) >= coupon.per_user_limit:
+                    raise Conflict("you have already used this coupon", code="COUPON_LIMIT_REACHED")
+        now = self.clock()
+        running = [p for p in (i.running_promotion(now) for i in infos.values()) if p is not None]
+        shards = self.repo.shard_remaining(running, consistent)
+        remaining = {pid: sum(left.values()) for pid, left in shards.items()}
+        priced = price_cart(stored, infos, stock, remaining, coupon, now, strict_coupon=strict)
+        if code and coupon is None:
+            priced.cart.coupon_error = "COUPON_NOT_FOUND"
+        self._shards = shards
+        return priced
+
+    # --- checkout ---------------------------------------------------------------------------------------------------
+
+    def checkout(
+        self, user_id: str, key: str | None, data: CheckoutInput, guest_token: str | None
+    ) -> tuple[Order, bool]:
+        """Place an order from the shopper's cart. Returns the order and whether it is a replay of an earlier
+        request with the same Idempotency-Key (same body: the same order; another body: refused)."""
+        if not key:
+            raise BadRequest("the Idempotency-Key header is required", code="IDEMPOTENCY_KEY_REQUIRED")
+        if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+            raise BadRequest("Idempotency-Key must be 8-128 of A-Z a-z 0-9 . _ : -", code="INVALID_IDEMPOTENCY_KEY")
+        digest = request_hash(data.model_dump(mode="json"))
+        owner = f"U#{user_id}"
+        keys = [cart_key(owner), idem_key(user_id, key)]
+        if guest_token:
+            keys.append(cart_key(f"G#{guest_token}"))
+        reads = self.repo.batch_get(keys, consistent=True)
+        earlier = reads.get(idem_key(user_id, key))
+        if earlier:
+            return self._replay(user_id, earlier, digest), True
+        self._dropped = []
+        stored = self.repo.cart(owner, reads.get(cart_key(owner)))
+        guest = reads.get(cart_key(f"G#{guest_token}")) if guest_token else None
+        if guest:
+            self._merge(stored, self.repo.cart(f"G#{guest_token}", guest))
+        for _attempt in range(PLACE_ATTEMPTS):
+            placement = self._placement(user_id, key, digest, stored, data)
+            try:
+                self.repo.place(placement)
+                return placement.order, False
+            except PlacementFailed as failed:
+                replayed = self._explain(failed, user_id, key, digest)
+                if replayed is not None:
+                    return replayed, True
+        raise Conflict("the shop is very busy; try again", code="TRY_AGAIN", headers={"Retry-After": "1"})
+
+    def _replay(self, user_id: str, earlier: dict[str, Any], digest: str) -> Order:
+        if earlier.get("request_hash") != digest:
+            raise Unprocessable(
+                "this Idempotency-Key was used with another request body", code="IDEMPOTENCY_KEY_REUSED"
+            )
+        order = self.repo.get_order(str(earlier["order_id"]))
+        if order is None or order.user_id != user_id:  # cannot happen: written in one transaction
+            raise Conflict("the earlier request is not finished", code="IDEMPOTENCY_IN_PROGRESS")
+        return order
+
+    def _placement(self, user_id: str, key: str, digest: str, stored: StoredCart, data: Any) -> Placement:
+        priced = self._price(stored, user_id, data.coupon_code, strict=True, consistent=True)
+        require_checkout_ready(priced)
+        now = self.clock()
+        reservations: dict[str, int] = {}
+        takes: list[Take] = []
+        buys: dict[str, tuple[int, int]] = {}
+        lines: list[OrderLine] = []
+        for line in priced.order_lines:
+            promo = priced.promotion_lines.get(line.sku)
+            if promo is None:
+                reservations[line.sku] = reservations.get(line.sku, 0) + line.quantity
+                lines.append(line)
+                continue
+            if line.quantity > promo.per_user_limit:
+                raise Unprocessable(
+                    f"this flash sale allows at most {promo.per_user_limit} per shopper",
+                    code="PROMOTION_LIMIT_EXCEEDED",
+                    details=[{"sku": line.sku, "max_quantity": promo.per_user_limit}],
+                )
+            allocation = allocate(self._shards.get(promo.promotion_id, {}), line.quantity)
+            if allocation is None:
+                raise Conflict("this flash sale is sold out", code="SOLD_OUT", details=[{"sku": line.sku}])
+            takes += [Take(promo.promotion_id, k, q) for k, q in allocation]
+            buys[promo.promotion_id] = (line.quantity, promo.per_user_limit)
+            lines.append(line.model_copy(update={"promotion_shards": {str(k): q for k, q in allocation}}))
+        order = Order(
+            order_id=prefixed("ord"),
+            user_id=user_id,
+            status=OrderStatus.PENDING_PAYMENT,
+            lines=lines,
+            totals=priced.cart.totals,
+            coupon_code=priced.cart.coupon.code if priced.cart.coupon else None,
+            address=data.address,
+            note=data.note,
+            created_at=now,
+            updated_at=now,
+            payment_due_at=now + timedelta(seconds=payment_window_s()),
+            history=[StatusChange(status=OrderStatus.PENDING_PAYMENT, at=now)],
+        )
+        coupon = None
+        if order.coupon_code:
+            coupon = self.repo.coupon(self.repo.get(coupon_key(order.coupon_code), consistent=False))
+        return Placement(
+            order=order,
+            request_hash=digest,
+            idempotency_key=key,
+            cart_owner=stored.owner,
+            cart_version=stored.version,
+            reservations=reservations,
+            takes=takes,
+            promo_buys=buys,
+            coupon=coupon,
+            event=OrderPlaced(order=order),
+            now_epoch=_epoch(now),
+        )
+
+    def _explain(self, failed: PlacementFailed, user_id: str, key: str, digest: str) -> Order | None:
+        """Turn a cancelled checkout transaction into the right error; the earlier order when a concurrent request
+        with the same key won; None to try again."""
+        reasons = set(failed.failed)
+        if "idempotency" in reasons:
+            # A concurrent request with the same key won: answer as its replay would.
+            earlier = self.repo.idempotency(user_id, key)
+            if earlier:
+                return self._replay(user_id, earlier, digest)
+        stock = sorted(r.split(":", 1)[1] for r in reasons if r.startswith("stock:"))
+        if stock:
+            raise Conflict(
+                "some items are not available in the quantity asked",
+                code="OUT_OF_STOCK",
+                details=[{"sku": s, "issue": "out_of_stock"} for s in stock],
+            )
+        if any(r.startswith("promo_user:") for r in reasons):
+            raise Conflict("you have already bought your share of this flash sale", code="PROMOTION_LIMIT_REACHED")
+        if "coupon" in reasons:
+            raise Conflict("this coupon has been used up", code="COUPON_EXHAUSTED")
+        if "coupon_user" in reasons:
+            raise Conflict("you have already used this coupon", code="COUPON_LIMIT_REACHED")
+        if "cart" in reasons:
+            raise Conflict("the cart changed while checking out; review it and try again", code="CART_CHANGED")
+        # A flash-sale shard ran dry between the read and the write, or a transaction conflict: try again with
+        # fresh (consistent) reads.
+        return None
+
+    # --- orders ---------------------------------------------------------------------------------------------------
+
+    def get_order(self, order_id: str, user_id: str | None) -> Order:
+        order = self.repo.get_order(order_id, consistent=False)
+        if order is None or (user_id is not None and order.user_id != user_id):
+            raise NotFound("no such order", code="ORDER_NOT_FOUND")
+        return order
+
+    def list_orders(self, user_id: str, limit: int, page: str | None) -> OrderPage:
+        fp = cursor.fingerprint(user=user_id, list="orders")
+        items, last = self.repo.orders_of(user_id, limit, cursor.decode(page, fp))
+        return OrderPage(items=items, next_cursor=cursor.encode(last, fp))
+
+    def admin_orders(
+        self,
+        status: OrderStatus | None,
+        start: datetime | None,
+        end: datetime | None,
+        limit: int,
+        page: str | None,
+    ) -> OrderPage:
+        now = self.clock()
+        end = end or now
+        start = start or end - timedelta(days=ADMIN_DEFAULT_DAYS)
+        if start > end:
+            raise Unprocessable("from is after to", code="INVALID_DATE_RANGE")
+        low, high = sortable(start), sortable(end) + "~"
+        fp = cursor.fingerprint(status=status.value if status else None, low=low, high=high)
+        position = cursor.decode(page, fp)
+        if status is not None:
+            items, last = self.repo.orders_in(("by_status", f"STATUS#{status.value}"), low, high, limit, position)
+            return OrderPage(items=items, next_cursor=cursor.encode(last, fp))
+        # No status: walk the month partitions from the newest, carrying (month, key) in the cursor.
+        months = _months_between(start, end)
+        month = str(position["m"]) if position else months[0]
+        if month not in months:
+            raise BadRequest("cursor is invalid or belongs to another query", code="INVALID_CURSOR")
+        key = position.get("k") if position else None
+        found: list[Order] = []
+        for m in months[months.index(month) :]:
+            items, last = self.repo.orders_in(("by_kind", f"ORDERS#{m}"), low, high, limit - len(found), key)
+            found += items
+            key = None
+            if last:
+                return OrderPage(items=found, next_cursor=cursor.encode({"m": m, "k": last}, fp))
+            if len(found) >= limit:
+                later = months[months.index(m) + 1 :]
+                next_cursor = cursor.encode({"m": later[0]}, fp) if later else None
+                return OrderPage(items=found, next_cursor=next_cursor)
+        return OrderPage(items=found, next_cursor=None)
+
+    def cancel(self, order_id: str, user_id: str | None, by: str, reason: str = "") -> Order:
+        """Cancel before shipment: reserved stock back on sale, an unpaid order's coupon use given back, exactly
+        once whoever else (an expiry, a payment, a second click) races it."""
+        for _attempt in range(PLACE_ATTEMPTS):
+            order = self.repo.get_order(order_id)
+            if order is None or (user_id is not None and order.user_id != user_id):
+                raise NotFound("no such order", code="ORDER_NOT_FOUND")
+            if order.status is OrderStatus.CANCELLED:
+                return order
+            if order.status not in CANCELLABLE:
+                check_transition(order.status, OrderStatus.CANCELLED)
+            release = self._release(order, by, reason or f"cancelled by {by}")
+            if self.repo.release(release):
+                return release.new
+        raise Conflict("the order is changing; try again", code="TRY_AGAIN")
+
+    def expire(self, order_id: str) -> float | None:
+        """The payment window's timer. Returns the seconds still to wait, or None when done (expired now, or no
+        longer waiting for payment)."""
+        for _attempt in range(PLACE_ATTEMPTS):
+            order = self.repo.get_order(order_id)
+            if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
+                return None
+            wait = (order.payment_due_at - self.clock()).total_seconds()
+            if wait > 0:
+                return wait
+            if self.repo.release(self._release(order, "payment_window", "payment window expired")):
+                return None
+        return 1.0
+
+    def _release(self, order: Order, by: str, reason: str) -> Release:
+        now = self.clock()
+        reservations: dict[str, int] = {}
+        shard_returns: list[Take] = []
+        settled_returns: dict[str, int] = {}
+        buys: dict[str, int] = {}
+        for line in order.lines:
+            if not line.promotion_id:
+                reservations[line.sku] = reservations.get(line.sku, 0) + line.quantity
+                continue
+            buys[line.promotion_id] = buys.get(line.promotion_id, 0) + line.quantity
+            shards = {int(k): q for k, q in line.promotion_shards.items()}
+            settled = self.repo.shards_settled(line.promotion_id, shards)
+            for k, q in shards.items():
+                if settled[k]:
+                    settled_returns[line.sku] = settled_returns.get(line.sku, 0) + q
+                else:
+                    shard_returns.append(Take(line.promotion_id, k, q))
+        unpaid = order.status is OrderStatus.PENDING_PAYMENT
+        new = order.model_copy(
+            update={
+                "status": OrderStatus.CANCELLED,
+                "updated_at": now,
+                "cancel_reason": reason,
+                "version": order.version + 1,
+                "history": [*order.history, StatusChange(status=OrderStatus.CANCELLED, at=now, reason=reason)],
+            }
+        )
+        return Release(
+            old=order,
+            new=new,
+            reservations=reservations,
+            shard_returns=shard_returns,
+            settled_returns=settled_returns,
+            promo_buys=buys,
+            coupon_back=order.coupon_code if unpaid else None,
+            event=OrderCancelled(order=new, cancelled_by=by, refund_due=not unpaid),  # type: ignore[arg-type]
+        )
+
+    # --- stock ------------------------------------------------------------------------------------------------------
+
+    def adjust_stock(self, sku: str, body: StockMovementInput, actor: str) -> InventoryView:
+        sku = sku.upper()
+        info, data, _rev = self.repo.stock_view(sku)
+        if info is None:
+            raise NotFound("no such SKU", code="SKU_NOT_FOUND")
+        after = int(data.get("sellable", 0)) + body.quantity
+        event = StockAdjusted(sku=sku, quantity=body.quantity, sellable=after, reason=body.reason, actor=actor)
+        self.repo.adjust_stock(sku, body.quantity, event)
+        return self.inventory(sku)
+
+    def inventory(self, sku: str) -> InventoryView:
+        info, data, _rev = self.repo.stock_view(sku.upper())
+        if info is None:
+            raise NotFound("no such SKU", code="SKU_NOT_FOUND")
+        return InventoryView(
+            sku=info.sku,
+            sellable=int(data.get("sellable", 0)),
+            reserved=int(data.get("reserved", 0)),
+            in_promotions=int(data.get("in_promotions", 0)),
+        )
+
+    # --- coupons ----------------------------------------------------------------------------------------------------
+
+    def create_coupon(self, body: CouponInput) -> Coupon:
+        currency = shop_currency()
+        for money in (body.amount_off, body.max_discount, body.min_spend):
+            if money is not None and money.currency != currency:
+                raise Unprocessable(f"coupon amounts must be in {currency}", code="WRONG_CURRENCY")
+        if body.ends_at <= self.clock():
+            raise Unprocessable("this coupon would already have ended", code="COUPON_ALREADY_ENDED")
+        coupon = Coupon(**body.model_dump(), used=0, created_at=self.clock())
+        self.repo.add_coupon(coupon)
+        return coupon
+
+    def list_coupons(self, limit: int, page: str | None) -> CouponPage:
+        fp = cursor.fingerprint(list="coupons")
+        items, last = self.repo.by_kind("COUPON", limit, cursor.decode(page, fp))
+        coupons = [c for c in (self.repo.coupon(i) for i in items) if c is not None]
+        return CouponPage(items=coupons, next_cursor=cursor.encode(last, fp))
+
+    # --- flash sales ------------------------------------------------------------------------------------------------
+
+    def create_promotion(self, body: PromotionInput) -> Promotion:
+        now = self.clock()
+        sku = body.sku.upper()
+        info, _stock, rev = self.repo.stock_view(sku)
+        if info is None or not info.active:
+            raise NotFound("no such SKU on sale", code="SKU_NOT_FOUND")
+        if body.price.currency != info.price.currency:
+            raise Unprocessable(f"the price must be in {info.price.currency}", code="WRONG_CURRENCY")
+        if body.price.amount >= info.price.amount:
+            raise Unprocessable("a flash-sale price must be below the regular price", code="PRICE_NOT_LOWER")
+        if body.ends_at <= now:
+            raise Unprocessable("this flash sale would already have ended", code="PROMOTION_ALREADY_ENDED")
+        for other in info.promotions.values():
+            if other.starts_at < body.ends_at and body.starts_at < other.ends_at:
+                raise Conflict(
+                    "another flash sale on this SKU overlaps that window",
+                    code="PROMOTION_OVERLAP",
+                    details=[{"promotion_id": other.promotion_id}],
+                )
+        promotion = Promotion(
+            promotion_id=prefixed("prm"),
+            name=body.name,
+            sku=sku,
+            product_id=info.product_id,
+            product_name=info.product_name,
+            price=body.price,
+            regular_price=info.price,
+            quantity=body.quantity,
+            remaining=body.quantity,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
+            per_user_limit=body.per_user_limit,
+            shards=shards_for(body.quantity, body.expected_peak_per_second),
+            created_at=now,
+        )
+        self.repo.create_promotion(promotion, rev, PromotionCreated(promotion=promotion))
+        return promotion.with_status(now)
+
+    def _with_remaining(self, promotions: list[Promotion]) -> list[Promotion]:
+        now = self.clock()
+        open_ = [p for p in promotions if not p.settled]
+        left = self.repo.shard_remaining([p.ref() for p in open_])
+        out = []
+        for p in promotions:
+            remaining = 0 if p.settled else sum(left.get(p.promotion_id, {}).values())
+            out.append(p.with_status(now).model_copy(update={"remaining": remaining}))
+        return out
+
+    def current_promotions(self, limit: int) -> PromotionList:
+        """The storefront's flash sales: running and coming ones, soonest ending first."""
+        found = self.repo.open_promotions(None, self.clock(), limit)
+        return PromotionList(items=self._with_remaining(found))
+
+    def list_promotions(self, limit: int, page: str | None) -> PromotionList:
+        fp = cursor.fingerprint(list="promotions")
+        items, last = self.repo.by_kind("PROMOTION", limit, cursor.decode(page, fp))
+        promotions = [p for p in (self.repo.promotion(i) for i in items) if p is not None]
+        return PromotionList(items=self._with_remaining(promotions), next_cursor=cursor.encode(last, fp))
+
+    def settle_promotions(self) -> list[str]:
+        """Close the flash sales that have ended: their unsold units go back to sellable stock."""
+        settled = []
+        for promotion in self.repo.open_promotions(self.clock(), None, 25):
+
+            def event(sold: int, returned: int, p: Promotion = promotion) -> PromotionSettled:
+                return PromotionSettled(promotion_id=p.promotion_id, sku=p.sku, sold=sold, returned=returned)
+
+            if self.repo.settle_promotion(promotion, event) is not None:
+                settled.append(promotion.promotion_id)
+        return settled
+
+
+def _months_between(start: datetime, end: datetime) -> list[str]:
+    """``yyyy-mm`` of every month from ``end`` back to ``start``, newest first."""
+    months = []
+    year, month = end.year, end.month
+    while (year, month) >= (start.year, start.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months
+
+
+def service() -> CheckoutService:
+    from functions.shared.aws import client
+    from functions.shared.settings import table_name
+
+    return CheckoutService(DynamoCheckoutRepository(client("dynamodb"), table_name("checkout")))
