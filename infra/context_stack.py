@@ -350,8 +350,9 @@ class ContextStack(NestedStack):
             ),
             targets=[targets.SqsQueue(queue)],
         )
-        # A timer consumer postpones messages on its own queue (the event source's grant covers the call).
-        function.function.add_environment("CONSUMER_QUEUE_URL", queue.queue_url)
+        if spec.timer:
+            # A timer consumer postpones messages on its own queue (the event source's grant covers the call).
+            function.function.add_environment("CONSUMER_QUEUE_URL", queue.queue_url)
         function.function.add_event_source(
             sources.SqsEventSource(
                 queue,

@@ -273,7 +273,7 @@ class LocalPlatform:
             **self.resource_env(function),
             **self.settings_env(function),
         }
-        if isinstance(function, Consumer):
+        if isinstance(function, Consumer) and function.timer:
             env["CONSUMER_QUEUE_URL"] = self.created.queue_urls[function.name]
         invocation = self.pool.invoke(
             function.handler,

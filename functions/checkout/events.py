@@ -12,18 +12,20 @@ from functions.shared.events import DomainEvent
 
 
 class OrderEvent(DomainEvent):
-    SOURCE: ClassVar[str] = "shop.checkout"
-
     order: Order
 
 
 class OrderPlaced(OrderEvent):
     """A shopper checked out: stock is reserved and the order waits for payment until ``order.payment_due_at``."""
 
+    SOURCE: ClassVar[str] = "shop.checkout"
+
 
 class OrderCancelled(OrderEvent):
     """The order was cancelled before shipment; its reserved stock is back on sale. ``refund_due`` is true when it
     had been paid (the payments context refunds it in full)."""
+
+    SOURCE: ClassVar[str] = "shop.checkout"
 
     cancelled_by: Literal["shopper", "staff", "payment_window"]
     refund_due: bool

@@ -53,7 +53,7 @@ MANIFEST = ContextManifest(
             path="/cart",
             auth=PUBLIC,
             optional_identity=True,
-            uses=_CART,
+            uses=(*_READ, USER_POOL_CLIENT),  # shows a guest cart merged; the next change writes the merge
             hot=True,
             summary="The cart with current prices, availability and totals (guest: X-Cart-Token)",
         ),

@@ -93,7 +93,7 @@ class CheckoutService:
             return f"G#{token}", None
         return None, None
 
-    def _load_cart(self, user_id: str | None, token: str | None) -> StoredCart | None:
+    def _load_cart(self, user_id: str | None, token: str | None, persist: bool = True) -> StoredCart | None:
         owner, merge_token = self._owner(user_id, token)
         if owner is None:
             return None
@@ -103,7 +103,11 @@ class CheckoutService:
         mine = self.repo.cart(owner, reads.get(cart_key(owner)))
         guest_data = reads.get(cart_key(f"G#{merge_token}"))
         if guest_data:
-            self._merge(mine, self.repo.cart(f"G#{merge_token}", guest_data))
+            guest = self.repo.cart(f"G#{merge_token}", guest_data)
+            if persist:
+                self._merge(mine, guest)
+            else:  # a read shows the cart as it will be once merged; the next change writes the merge
+                self._dropped = mine.merge(guest, self.clock())
         return mine
 
     def _merge(self, mine: StoredCart, guest: StoredCart) -> None:
@@ -115,7 +119,7 @@ class CheckoutService:
 
     def view_cart(self, user_id: str | None, token: str | None, coupon_code: str | None = None) -> Cart:
         self._dropped = []
-        stored = self._load_cart(user_id, token)
+        stored = self._load_cart(user_id, token, persist=False)
         if stored is None:
             stored = StoredCart(owner="")
         cart = self._price(stored, user_id, coupon_code, strict=False).cart

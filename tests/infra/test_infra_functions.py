@@ -11,7 +11,7 @@ from pathlib import Path
 from shop_templates import Synth, function_ids_by_handler_name, props, resources
 
 from functions.manifest import PLATFORM
-from functions.shared.wiring import env_names
+from functions.shared.wiring import Consumer, env_names
 from infra.components.code import FUNCTIONS_DIR, powertools_layer_parameter, ships_bytecode, stage_functions
 from infra.config import STAGES
 from infra.context_stack import is_public
@@ -74,6 +74,9 @@ def test_each_function_learns_exactly_the_resources_it_uses(dev: Synth) -> None:
         expected = {name for use in spec.uses for name in env_names(use.resource)}
         if any(u.kind == "bucket" and u.name in public for u in spec.uses):
             expected.add(PUBLIC_BASE_URL_ENV)  # the CDN in front of it (test_infra_data checks the value)
+        if isinstance(spec, Consumer) and spec.timer:
+            expected.add("CONSUMER_QUEUE_URL")  # its own queue, to postpone what is not due yet
+        expected |= set(PLATFORM.context_of(spec).settings)  # the shop settings of its context, per stage
         own = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "STAGE"}
         assert set(env) - own - {"POWERTOOLS_TRACER_CAPTURE_RESPONSE"} == expected, spec.name
         for use in spec.uses:
