@@ -147,7 +147,10 @@ class Api:
             parsed = json.loads(raw) if raw else None
         except ValueError:
             parsed = raw
-        return Result(response["statusCode"], parsed, response.get("headers") or {})
+        headers_out = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers_out.setdefault(name, ",".join(str(v) for v in values))
+        return Result(response["statusCode"], parsed, headers_out)
 
 
 @pytest.fixture

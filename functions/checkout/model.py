@@ -167,7 +167,7 @@ class StoredCart(BaseModel):
         return dropped
 
 
-Availability = Literal["in_stock", "insufficient_stock", "out_of_stock", "unavailable", "sold_out"]
+Availability = Literal["in_stock", "insufficient_stock", "out_of_stock", "unavailable", "sold_out", "over_limit"]
 
 
 class CartLine(BaseModel):
@@ -240,10 +240,12 @@ class CouponInput(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+        # The zone first: comparing a naive and an aware time raises TypeError, which pydantic does not turn into a
+        # validation error (a 500 instead of a 422).
         if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
             raise ValueError("times need a time zone (ISO-8601 with Z or an offset)")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
         if self.kind is CouponKind.PERCENTAGE and (self.percent_off is None or self.amount_off is not None):
             raise ValueError("a percentage coupon has percent_off and no amount_off")
         if self.kind is CouponKind.FIXED and (self.amount_off is None or self.percent_off is not None):
@@ -566,9 +568,12 @@ def price_cart(
             unit, regular, promo_id = promo.price, info.price, promo.promotion_id
             left = promo_remaining.get(promo.promotion_id, 0)
             most = min(left, promo.per_user_limit)
-            availability = (
-                "sold_out" if left == 0 else ("in_stock" if stored_line.quantity <= most else "insufficient_stock")
-            )
+            if left == 0:
+                availability = "sold_out"
+            elif stored_line.quantity > promo.per_user_limit:
+                availability = "over_limit"  # the flash sale's per-shopper limit, whatever is left
+            else:
+                availability = "in_stock" if stored_line.quantity <= left else "insufficient_stock"
             promo_lines[info.sku] = promo
         total = unit.times(stored_line.quantity)
         subtotal = subtotal + total
@@ -636,6 +641,13 @@ def require_checkout_ready(priced: PricedCart) -> None:
             "some items are no longer sold",
             code="SKU_UNAVAILABLE",
             details=[{"sku": s, "issue": "unavailable"} for s in unavailable],
+        )
+    over = [line for line in priced.cart.lines if line.availability == "over_limit"]
+    if over:
+        raise Unprocessable(
+            "a flash sale allows fewer per shopper",
+            code="PROMOTION_LIMIT_EXCEEDED",
+            details=[{"sku": line.sku, "max_quantity": line.max_quantity} for line in over],
         )
     problems = [line for line in priced.cart.lines if line.availability != "in_stock"]
     if problems:

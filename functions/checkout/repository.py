@@ -238,13 +238,18 @@ class DynamoCheckoutRepository:
             values = {f":v{i}": value(v) for i, v in enumerate(fields.values()) if v is not None}
             sets = [f"#f{i} = :v{i}" for i, v in enumerate(fields.values()) if v is not None]
             removes = [f"#f{i}" for i, v in enumerate(fields.values()) if v is None]
-            expression = "SET sku = :sku, " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+            # ``promotions`` always exists (empty), so a flash sale can set one entry of it by path.
+            expression = (
+                "SET sku = :sku, promotions = if_not_exists(promotions, :none), "
+                + ", ".join(sets)
+                + (" REMOVE " + ", ".join(removes) if removes else "")
+            )
             self._conditional_update(
                 sku_key(info.sku, "INFO"),
                 expression,
                 "attribute_not_exists(product_version) OR product_version <= :pv",
                 names,
-                {**values, ":sku": value(info.sku), ":pv": value(version)},
+                {**values, ":sku": value(info.sku), ":pv": value(version), ":none": {"M": {}}},
             )
         for sku in dropped:
             self._conditional_update(

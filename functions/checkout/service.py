@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.checkout.events import OrderCancelled, OrderPlaced, PromotionCreated, PromotionSettled, StockAdjusted
@@ -67,6 +67,11 @@ PLACE_ATTEMPTS = 4
 ADMIN_DEFAULT_DAYS = 90
 
 
+def now() -> datetime:
+    """The service's clock (module-level, so a test can move time for the handlers too)."""
+    return utcnow()
+
+
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -77,9 +82,9 @@ def request_hash(body: Any) -> str:
 
 
 class CheckoutService:
-    def __init__(self, repo: DynamoCheckoutRepository, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, repo: DynamoCheckoutRepository, clock: Callable[[], datetime] | None = None) -> None:
         self.repo = repo
-        self.clock = clock
+        self.clock = clock or (lambda: now())  # noqa: PLW0108 - looked up per call, so tests can move time
         self._dropped: list[str] = []  # guest lines that did not fit when a merge ran during this call
         self._shards: dict[str, dict[int, int]] = {}  # flash-sale shard stock read by the last pricing
 
@@ -348,20 +353,32 @@ class CheckoutService:
         limit: int,
         page: str | None,
     ) -> OrderPage:
-        now = self.clock()
-        end = end or now
-        start = start or end - timedelta(days=ADMIN_DEFAULT_DAYS)
-        if start > end:
-            raise Unprocessable("from is after to", code="INVALID_DATE_RANGE")
-        low, high = sortable(start), sortable(end) + "~"
-        fp = cursor.fingerprint(status=status.value if status else None, low=low, high=high)
+        fp = cursor.fingerprint(
+            status=status.value if status else None,
+            start=start.isoformat() if start else None,
+            end=end.isoformat() if end else None,
+        )
         position = cursor.decode(page, fp)
+        if position:
+            # The range as the first page resolved it (a default "to" is "now" at that moment, not at each page).
+            low, high = str(position["l"]), str(position["h"])
+        else:
+            end = end or self.clock()
+            start = start or end - timedelta(days=ADMIN_DEFAULT_DAYS)
+            if start > end:
+                raise Unprocessable("from is after to", code="INVALID_DATE_RANGE")
+            low, high = sortable(start), sortable(end) + "~"
+
+        def next_page(month: str | None, key: dict[str, Any] | None) -> str | None:
+            return cursor.encode({"m": month, "k": key, "l": low, "h": high}, fp)
+
         if status is not None:
-            items, last = self.repo.orders_in(("by_status", f"STATUS#{status.value}"), low, high, limit, position)
-            return OrderPage(items=items, next_cursor=cursor.encode(last, fp))
+            start_key = position.get("k") if position else None
+            items, last = self.repo.orders_in(("by_status", f"STATUS#{status.value}"), low, high, limit, start_key)
+            return OrderPage(items=items, next_cursor=next_page(None, last) if last else None)
         # No status: walk the month partitions from the newest, carrying (month, key) in the cursor.
-        months = _months_between(start, end)
-        month = str(position["m"]) if position else months[0]
+        months = _months_between(_parse_sortable(low), _parse_sortable(high.rstrip("~")))
+        month = str(position["m"]) if position and position.get("m") else months[0]
         if month not in months:
             raise BadRequest("cursor is invalid or belongs to another query", code="INVALID_CURSOR")
         key = position.get("k") if position else None
@@ -371,11 +388,10 @@ class CheckoutService:
             found += items
             key = None
             if last:
-                return OrderPage(items=found, next_cursor=cursor.encode({"m": m, "k": last}, fp))
+                return OrderPage(items=found, next_cursor=next_page(m, last))
             if len(found) >= limit:
                 later = months[months.index(m) + 1 :]
-                next_cursor = cursor.encode({"m": later[0]}, fp) if later else None
-                return OrderPage(items=found, next_cursor=next_cursor)
+                return OrderPage(items=found, next_cursor=next_page(later[0], None) if later else None)
         return OrderPage(items=found, next_cursor=None)
 
     def cancel(self, order_id: str, user_id: str | None, by: str, reason: str = "") -> Order:
@@ -561,6 +577,10 @@ class CheckoutService:
             if self.repo.settle_promotion(promotion, event) is not None:
                 settled.append(promotion.promotion_id)
         return settled
+
+
+def _parse_sortable(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def _months_between(start: datetime, end: datetime) -> list[str]:

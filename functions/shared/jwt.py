@@ -94,7 +94,7 @@ class JwksVerifier:
         try:
             header = json.loads(_b64(parts[0]))
             claims = json.loads(_b64(parts[1]))
-        except ValueError:
+        except (ValueError, RecursionError):  # deeply nested JSON raises RecursionError, not a ValueError
             raise Unauthorized("the token is malformed", code="INVALID_TOKEN") from None
         if not isinstance(header, dict) or not isinstance(claims, dict):
             raise Unauthorized("the token is malformed", code="INVALID_TOKEN")
