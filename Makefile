@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup run test lint typecheck unit integration infra e2e synth bench schemas clean
+.PHONY: setup run test lint typecheck unit integration infra e2e synth bench bench-search bench-flash-sale schemas clean
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -56,6 +56,14 @@ synth: setup
 bench: $(STAMP)
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/calls.py
+
+# Keyword search against a naive scan at 1k/10k/100k products (most of an hour here; --sizes for a quicker run).
+bench-search: $(STAMP)
+	$(BIN)/python bench/search.py
+
+# A flash sale over HTTP against the local platform (starts it itself); exits 1 on any oversell or 5xx.
+bench-flash-sale: setup
+	$(BIN)/python bench/flash_sale.py
 
 schemas: $(STAMP)
 	$(BIN)/python -m events.generate

@@ -323,6 +323,14 @@ class Platform:
                     if u.kind == "table" and u.resource not in own_tables:
                         # DESIGN.md §2: a context never reads or writes another context's table.
                         raise ValueError(f"{f.name} ({c.name}) uses another context's table {u.resource}")
+            for r in c.routes:
+                if r.optional_identity and (r.auth is not PUBLIC or not any(u.kind == "userpool" for u in r.uses)):
+                    # It must reach the function without an authorizer, and the function needs the pool's ids.
+                    raise ValueError(f"{r.name}: optional_identity needs auth=PUBLIC and the user pool's ids")
+            for consumer in c.consumers:
+                if consumer.timer and consumer.max_receive_count < 3:
+                    # Each postponement is a receive: one at arrival, one when due, and room for a real failure.
+                    raise ValueError(f"{consumer.name}: a timer needs max_receive_count >= 3")
             for s in c.stream_consumers:
                 if f"table:{s.table}" not in own_tables:
                     raise ValueError(f"{s.name} reads the stream of undeclared table {s.table}")

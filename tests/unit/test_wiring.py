@@ -49,3 +49,30 @@ def test_read_routes_do_not_write():
     for route in PLATFORM.routes:
         if route.method == "GET":
             assert not route.writes_anything, route.name
+
+
+def _platform_with(context):
+    from functions.shared.wiring import Platform
+
+    return Platform(contexts=(context,))
+
+
+def test_a_route_with_optional_identity_must_be_public_and_know_the_user_pool():
+    from functions.shared.wiring import SIGNED_IN, USER_POOL_CLIENT, ContextManifest, Route
+
+    ok = Route(name="A", handler="m.h", path="/a", optional_identity=True, uses=(USER_POOL_CLIENT,))
+    _platform_with(ContextManifest(name="x", routes=(ok,))).validate()
+    for bad in (
+        Route(name="B", handler="m.h", path="/b", optional_identity=True),
+        Route(name="C", handler="m.h", path="/c", optional_identity=True, auth=SIGNED_IN, uses=(USER_POOL_CLIENT,)),
+    ):
+        with pytest.raises(ValueError, match="optional_identity"):
+            _platform_with(ContextManifest(name="x", routes=(bad,))).validate()
+
+
+def test_a_timer_consumer_leaves_room_for_its_postponements():
+    from functions.shared.wiring import Consumer, ContextManifest, EventPattern
+
+    timer = Consumer(name="T", handler="m.h", patterns=(EventPattern("s", ("E",)),), timer=True, max_receive_count=2)
+    with pytest.raises(ValueError, match="max_receive_count"):
+        _platform_with(ContextManifest(name="x", consumers=(timer,))).validate()
