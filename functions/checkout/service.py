@@ -87,6 +87,7 @@ class CheckoutService:
         self.clock = clock or (lambda: now())  # noqa: PLW0108 - looked up per call, so tests can move time
         self._dropped: list[str] = []  # guest lines that did not fit when a merge ran during this call
         self._shards: dict[str, dict[int, int]] = {}  # flash-sale shard stock read by the last pricing
+        self._coupon: Coupon | None = None  # the coupon read by the last pricing
 
     # --- carts ----------------------------------------------------------------------------------------------------
 
@@ -195,6 +196,7 @@ class CheckoutService:
         running = [p for p in (i.running_promotion(now) for i in infos.values()) if p is not None]
         shards = self.repo.shard_remaining(running, consistent)
         remaining = {pid: sum(left.values()) for pid, left in shards.items()}
+        self._coupon = coupon
         priced = price_cart(stored, infos, stock, remaining, coupon, now, strict_coupon=strict)
         if code and coupon is None:
             priced.cart.coupon_error = "COUPON_NOT_FOUND"
@@ -287,9 +289,7 @@ class CheckoutService:
             payment_due_at=now + timedelta(seconds=payment_window_s()),
             history=[StatusChange(status=OrderStatus.PENDING_PAYMENT, at=now)],
         )
-        coupon = None
-        if order.coupon_code:
-            coupon = self.repo.coupon(self.repo.get(coupon_key(order.coupon_code), consistent=False))
+        coupon = self._coupon if order.coupon_code else None
         return Placement(
             order=order,
             request_hash=digest,
