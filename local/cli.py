@@ -4,7 +4,8 @@ Configuration is by environment variable: ``PORT`` (gateway, default 3000), ``MO
 ``LOCAL_WORKERS`` (handler processes, default 4), ``LOCAL_POLL_SECONDS`` (queue/stream polling, default 0.5),
 ``LOCAL_SCHEDULE_SECONDS`` (run every schedule this often instead of its rate), ``LOCAL_SEED=0`` (no demo data),
 ``SHOP_ADMIN_EMAIL`` / ``SHOP_ADMIN_PASSWORD`` (the seeded admin), ``POWERTOOLS_LOG_LEVEL`` (the functions' log
-level, default WARNING).
+level, default WARNING). The shop settings the contexts declare, such as ``PAYMENT_WINDOW_SECONDS`` (how long an
+order waits for payment, default 900), are passed through to the functions.
 
 Exit status: 0 after Ctrl-C or SIGTERM, 1 if the platform cannot start (the message says why), 2 for bad settings.
 """
@@ -18,6 +19,7 @@ import sys
 import time
 from types import FrameType
 
+from functions.checkout.model import payment_window_s
 from local.runner import LocalPlatform, Settings, StartupError, ensure_dummy_credentials
 from local.seed import Account, SeedError, SeedSummary, create_account, load_data, seed_catalogue
 
@@ -51,6 +53,13 @@ def _seed(platform: LocalPlatform, settings: Settings) -> SeedSummary | None:
     return seed_catalogue(platform.url, settings.admin_email, settings.admin_password, load_data())
 
 
+def _payment_window() -> str:
+    try:
+        return f"{payment_window_s()} s"
+    except ValueError:
+        return f"{os.environ.get('PAYMENT_WINDOW_SECONDS')!r} (not a number: checkouts will fail)"
+
+
 def _banner(platform: LocalPlatform, settings: Settings, summary: SeedSummary | None, elapsed_s: float) -> str:
     url = platform.url
     lines = [
@@ -65,8 +74,15 @@ def _banner(platform: LocalPlatform, settings: Settings, summary: SeedSummary | 
             f"  Catalogue  {summary.products} products ({summary.variants} SKUs), "
             f"{summary.categories} categories, {summary.brands} brands"
         )
+        out = ", ".join(summary.out_of_stock) or "none"
+        lines.append(
+            f"  Stock      {summary.stock_units:,} units over {summary.stocked_skus} SKUs; out of stock: {out}"
+        )
+        lines += [f"  Coupon     {coupon}" for coupon in summary.coupons]
+        lines += [f"  Flash sale {sale}" for sale in summary.flash_sales]
     else:
         lines.append("  Catalogue  not seeded (LOCAL_SEED=0)")
+    lines.append(f"  Checkout   unpaid orders are cancelled after {_payment_window()} (PAYMENT_WINDOW_SECONDS)")
     lines += [
         f"  AWS (moto) {platform.moto_endpoint}  (region us-east-1, any credentials; state is in memory)",
         f"  Workers    {settings.workers} handler processes",

@@ -5,8 +5,14 @@ the ``admin`` and ``customer`` groups, the shopper in ``customer``. The catalogu
 the admin, exactly as a back-office client would create it, so the seed exercises the real handlers, their
 validation and their events, and needs no knowledge of how the catalogue stores things.
 
+Then it makes the shop buyable, again through the API: it waits (bounded) until the checkout has projected every
+seeded SKU from the catalogue's ProductCreated events (asynchronous: outbox, stream, relay, EventBridge, SQS), gives
+every SKU its sellable stock (``POST /admin/inventory/{sku}/movements``), creates the demo coupons
+(``POST /admin/coupons``) and starts the flash sales (``POST /admin/promotions``).
+
 The data is ``seed_data.json``: a bilingual category tree (categories are referred to by ``key`` within the file),
-brands and products with their variants; :class:`SeedData` checks its shape and references.
+brands and products with their variants, the stock rule, coupons and flash sales; :class:`SeedData` checks its
+shape and references.
 """
 
 from __future__ import annotations
@@ -14,17 +20,25 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DATA_FILE = Path(__file__).resolve().parent / "seed_data.json"
 PARALLEL_REQUESTS = 4
+CHECKOUT_WAIT_S = 60.0  # bound on the wait for the checkout to know the seeded SKUs (about a second when idle)
+CHECKOUT_POLL_S = 0.3
+# Answers of the stock routes after which nothing was written, so the seed tries again in the next round: the SKU is
+# not projected yet, or the movement's transaction was cancelled by a concurrent write to the SKU.
+RETRY_LATER = {(404, "SKU_NOT_FOUND"), (409, "TRY_AGAIN")}
+STOCK_STRIDE = 37  # spreads the units over the range by the SKU's position, so neighbouring SKUs differ
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -72,10 +86,109 @@ class SeedProduct(_Model):
     variants: tuple[SeedVariant, ...] = Field(min_length=1, max_length=3)
 
 
+class SeedStock(_Model):
+    """Sellable stock: each SKU gets a deterministic number of units in [min_units, max_units], picked by its
+    position in the file; the ``out_of_stock`` SKUs get none, so a shopper can see "out of stock"."""
+
+    min_units: int = Field(default=20, ge=1)
+    max_units: int = Field(default=200, ge=1)
+    out_of_stock: tuple[str, ...] = ()
+
+    def units_for(self, position: int) -> int:
+        return self.min_units + (position * STOCK_STRIDE) % (self.max_units - self.min_units + 1)
+
+
+class SeedCoupon(_Model):
+    """A coupon valid from the moment of seeding for ``valid_days``."""
+
+    code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9_-]{2,31}$")
+    kind: Literal["percentage", "fixed"]
+    percent_off: int | None = Field(default=None, ge=1, le=100)
+    amount_off: SeedMoney | None = None
+    max_discount: SeedMoney | None = None
+    min_spend: SeedMoney | None = None
+    usage_limit: int = Field(ge=1)
+    per_user_limit: int = Field(default=1, ge=1)
+    valid_days: int = Field(ge=1, le=3660)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _kind(self) -> SeedCoupon:
+        if (self.kind == "percentage") != (self.percent_off is not None and self.amount_off is None):
+            raise ValueError(f"coupon {self.code}: a percentage coupon has percent_off, a fixed one amount_off")
+        return self
+
+    def body(self, now: datetime) -> dict[str, Any]:
+        body = self.model_dump(mode="json", exclude={"valid_days"}, exclude_none=True)
+        body.update(starts_at=_iso(now), ends_at=_iso(now + timedelta(days=self.valid_days)))
+        return body
+
+    def describe(self, now: datetime) -> str:
+        off = f"{self.percent_off}% off" if self.percent_off is not None else f"{_yuan(self.amount_off)} off"
+        cap = f" (at most {_yuan(self.max_discount)})" if self.max_discount else ""
+        spend = f" from {_yuan(self.min_spend)}" if self.min_spend else ""
+        until = (now + timedelta(days=self.valid_days)).strftime("%Y-%m-%d")
+        return (
+            f"{self.code}: {off}{cap}{spend}, {self.usage_limit} uses ({self.per_user_limit} per shopper), "
+            f"until {until}"
+        )
+
+
+class SeedFlashSale(_Model):
+    """A flash sale running from the moment of seeding for ``hours``; its units are stock the SKU gets on top of its
+    own (the sale takes them out of sellable stock)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    sku: str
+    price: SeedMoney
+    quantity: int = Field(ge=1, le=100_000)
+    per_user_limit: int = Field(default=1, ge=1, le=99)
+    hours: int = Field(ge=1, le=24 * 30)
+
+    def body(self, now: datetime) -> dict[str, Any]:
+        body = self.model_dump(mode="json", exclude={"hours"})
+        body.update(starts_at=_iso(now), ends_at=_iso(now + timedelta(hours=self.hours)))
+        return body
+
+    def describe(self, now: datetime, regular: SeedMoney) -> str:
+        until = (now + timedelta(hours=self.hours)).strftime("%Y-%m-%d %H:%M UTC")
+        return (
+            f"{self.sku} at {_yuan(self.price)} (was {_yuan(regular)}): {self.quantity} units, "
+            f"{self.per_user_limit} per shopper, until {until}"
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _yuan(money: SeedMoney | None) -> str:
+    yuan, fen = divmod(money.amount if money else 0, 100)
+    return f"¥{yuan:,}.{fen:02d}"
+
+
 class SeedData(_Model):
     categories: tuple[SeedCategory, ...]
     brands: tuple[SeedBrand, ...]
     products: tuple[SeedProduct, ...]
+    stock: SeedStock = SeedStock()
+    coupons: tuple[SeedCoupon, ...] = ()
+    flash_sales: tuple[SeedFlashSale, ...] = ()
+
+    def variants(self) -> list[SeedVariant]:
+        return [v for p in self.products for v in p.variants]
+
+    def stock_plan(self) -> list[tuple[str, int]]:
+        """(SKU, units the seed adds), in file order: the stock rule's units, none for the out-of-stock SKUs, and a
+        flash sale's units on top for its SKU (the sale takes them back out of sellable stock)."""
+        on_sale: dict[str, int] = {}
+        for sale in self.flash_sales:
+            on_sale[sale.sku] = on_sale.get(sale.sku, 0) + sale.quantity
+        plan = []
+        for position, variant in enumerate(self.variants()):
+            own = 0 if variant.sku in self.stock.out_of_stock else self.stock.units_for(position)
+            plan.append((variant.sku, own + on_sale.get(variant.sku, 0)))
+        return plan
 
     def all_categories(self) -> list[tuple[SeedCategory, SeedCategory | None]]:
         """Every category with its parent, parents before their children."""
@@ -100,6 +213,25 @@ class SeedData(_Model):
                 raise ValueError(f"{product.name}: unknown category {product.category!r}")
             if product.brand not in brand_keys:
                 raise ValueError(f"{product.name}: unknown brand {product.brand!r}")
+        if self.stock.min_units > self.stock.max_units:
+            raise ValueError("stock: min_units is above max_units")
+        unknown = sorted(set(self.stock.out_of_stock) - set(skus))
+        if unknown:
+            raise ValueError(f"stock: unknown out-of-stock SKUs {unknown}")
+        codes = [c.code for c in self.coupons]
+        if len(codes) != len(set(codes)):
+            raise ValueError(f"duplicate coupon codes: {sorted({c for c in codes if codes.count(c) > 1})}")
+        prices = {v.sku: v.price for v in self.variants()}
+        sale_skus = [sale.sku for sale in self.flash_sales]
+        for sale in self.flash_sales:
+            if sale.sku not in prices:
+                raise ValueError(f"flash sale {sale.name!r}: unknown SKU {sale.sku!r}")
+            if sale.sku in self.stock.out_of_stock:
+                raise ValueError(f"flash sale {sale.name!r}: {sale.sku} is out of stock")
+            if sale_skus.count(sale.sku) > 1:
+                raise ValueError(f"flash sale {sale.name!r}: another flash sale on {sale.sku} would overlap it")
+            if sale.price.amount >= prices[sale.sku].amount:
+                raise ValueError(f"flash sale {sale.name!r}: the price is not below {sale.sku}'s regular price")
         return self
 
 
@@ -201,11 +333,22 @@ class SeedSummary:
     brands: int
     products: int
     variants: int
+    stocked_skus: int = 0  # SKUs with sellable stock
+    stock_units: int = 0  # sellable units over all SKUs (a flash sale's units not included)
+    out_of_stock: tuple[str, ...] = ()
+    coupons: tuple[str, ...] = ()  # one line each: code, discount, limits, end
+    flash_sales: tuple[str, ...] = ()  # one line each: SKU, prices, units, limit, end
 
 
 def _parallel(function: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS, thread_name_prefix="seed") as pool:
+    pool = ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS, thread_name_prefix="seed")
+    try:
         return list(pool.map(function, items))
+    except BaseException:  # a SeedError, or Ctrl-C: do not send the requests still queued
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def seed_catalogue(base_url: str, admin_email: str, admin_password: str, data: SeedData) -> SeedSummary:
@@ -244,11 +387,71 @@ def seed_catalogue(base_url: str, admin_email: str, admin_password: str, data: S
             return str(client.expect(201, "POST", "/admin/products", body)["product_id"])
 
         product_ids = _parallel(create_product, data.products)
+        sellable = seed_stock(client, data)
+        now = datetime.now(UTC).replace(microsecond=0)
+        for coupon in data.coupons:
+            client.expect(201, "POST", "/admin/coupons", coupon.body(now))
+        for sale in data.flash_sales:
+            client.expect(201, "POST", "/admin/promotions", sale.body(now))
+            sellable[sale.sku] -= sale.quantity
     finally:
         client.close()
+    prices = {v.sku: v.price for v in data.variants()}
     return SeedSummary(
         categories=len(category_ids),
         brands=len(brand_ids),
         products=len(product_ids),
-        variants=sum(len(p.variants) for p in data.products),
+        variants=len(prices),
+        stocked_skus=sum(1 for units in sellable.values() if units > 0),
+        stock_units=sum(sellable.values()),
+        out_of_stock=tuple(sku for sku, units in sellable.items() if units == 0),
+        coupons=tuple(c.describe(now) for c in data.coupons),
+        flash_sales=tuple(s.describe(now, prices[s.sku]) for s in data.flash_sales),
     )
+
+
+class Requester(Protocol):
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]: ...
+
+
+def seed_stock(
+    client: Requester, data: SeedData, timeout_s: float = CHECKOUT_WAIT_S, poll_s: float = CHECKOUT_POLL_S
+) -> dict[str, int]:
+    """Give every seeded SKU its stock as soon as the checkout knows it; returns the sellable units by SKU.
+
+    The checkout learns a SKU from the catalogue's ProductCreated event, asynchronously: until then its inventory
+    routes answer 404 ``SKU_NOT_FOUND``. So each round tries every SKU still pending (a movement, or a read for a SKU
+    that gets no stock) and keeps the :data:`RETRY_LATER` answers for the next round; such a movement wrote nothing,
+    so trying it again is safe. :class:`SeedError` after ``timeout_s``, naming the SKUs the checkout never learnt."""
+    plan = dict(data.stock_plan())
+
+    def attempt(sku: str) -> bool:
+        units = plan[sku]
+        if units > 0:
+            body = {"quantity": units, "reason": "demo stock (local seed)"}
+            status, parsed = client.request("POST", f"/admin/inventory/{sku}/movements", body)
+            expected = 201
+        else:
+            status, parsed = client.request("GET", f"/admin/inventory/{sku}")
+            expected = 200
+        if status == expected:
+            return True
+        code = parsed.get("error", {}).get("code") if isinstance(parsed, dict) else None
+        if (status, code) in RETRY_LATER:
+            return False
+        raise SeedError(f"stocking {sku} answered {status}: {json.dumps(parsed)[:500]}")
+
+    pending = list(plan)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done = _parallel(attempt, pending)
+        pending = [sku for sku, ok in zip(pending, done, strict=True) if not ok]
+        if not pending:
+            return plan
+        if time.monotonic() >= deadline:
+            shown = ", ".join(pending[:10]) + (f" and {len(pending) - 10} more" if len(pending) > 10 else "")
+            raise SeedError(
+                f"the checkout did not learn {len(pending)} of the {len(plan)} seeded SKUs within {timeout_s:.0f} s "
+                f"of their creation (the CheckoutCatalogProjector consumer of ProductCreated): {shown}"
+            )
+        time.sleep(poll_s)

@@ -1,8 +1,9 @@
 """The end-to-end harness: ``python -m local`` as a subprocess, driven over real HTTP.
 
-One platform per test session (start-up seeds the demo catalogue), on free loopback ports, with two workers. The
-platform's output goes to a file: if it does not become healthy, the test fails with that output; at the end it is
-stopped with SIGINT, as a developer's Ctrl-C would, and must exit cleanly.
+One platform per test session (start-up seeds the demo catalogue, its stock, a coupon and a flash sale), on free
+loopback ports, with two workers and a payment window of ``PAYMENT_WINDOW_S`` seconds, so that a test can watch an
+unpaid order expire. The platform's output goes to a file: if it does not become healthy, the test fails with that
+output; at the end it is stopped with SIGINT, as a developer's Ctrl-C would, and must exit cleanly.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ import requests
 from tests.e2e.support import ADMIN, SHOPPER, Client, free_port, log_in
 
 REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 90.0  # start-up seeds the catalogue and its stock through the API; the machine may be busy
 STOP_TIMEOUT_S = 15.0
+# Short, so an expiry can be watched; long enough that a test which checks out and then cancels at once is not
+# overtaken by the timer on a busy machine.
+PAYMENT_WINDOW_S = 10
 
 
 @dataclass
@@ -47,7 +51,9 @@ def platform_env(**overrides: str) -> dict[str, str]:
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
     port, moto_port = free_port(), free_port()
     output = tmp_path_factory.mktemp("platform") / "output.log"
-    env = platform_env(PORT=str(port), MOTO_PORT=str(moto_port), LOCAL_WORKERS="2")
+    env = platform_env(
+        PORT=str(port), MOTO_PORT=str(moto_port), LOCAL_WORKERS="2", PAYMENT_WINDOW_SECONDS=str(PAYMENT_WINDOW_S)
+    )
     with output.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "local"], cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT
@@ -83,6 +89,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatfo
             assert "Traceback" not in shutdown, log
             with pytest.raises(OSError), socket.create_connection(("127.0.0.1", moto_port), timeout=1):
                 pass  # moto stopped with it
+
+
+@pytest.fixture(scope="session")
+def payment_window_s(platform: RunningPlatform) -> int:
+    """The payment window (seconds) the session's platform was started with."""
+    return PAYMENT_WINDOW_S
 
 
 @pytest.fixture(scope="session")

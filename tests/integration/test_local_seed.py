@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from local.seed import DATA_FILE, SeedData, load_data
+from local.seed import DATA_FILE, SeedData, SeedError, load_data, seed_stock
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN = re.compile(r"[A-Za-z]{2,}")
@@ -60,3 +63,117 @@ def test_a_price_is_an_integer_amount_of_fen() -> None:
     data["products"][0]["variants"][0]["price"]["amount"] = 5499.5
     with pytest.raises(ValidationError):
         SeedData.model_validate(data)
+
+
+def test_the_shop_is_seeded_buyable_with_stock_a_coupon_and_a_flash_sale() -> None:
+    data = load_data()
+    plan = dict(data.stock_plan())
+    assert list(plan) == [v.sku for p in data.products for v in p.variants]
+    assert len(data.stock.out_of_stock) >= 2
+    assert all(plan[sku] == 0 for sku in data.stock.out_of_stock)
+    assert [c.code for c in data.coupons] == ["WELCOME10"]
+    (welcome,) = data.coupons
+    assert (welcome.kind, welcome.percent_off, welcome.usage_limit) == ("percentage", 10, 1000)
+    assert welcome.min_spend is not None and welcome.min_spend.amount == 10000
+    (sale,) = data.flash_sales
+    assert (sale.quantity, sale.per_user_limit, sale.hours) == (100, 1, 24)
+    on_sale = {s.sku: s.quantity for s in data.flash_sales}
+    own = {sku: units - on_sale.get(sku, 0) for sku, units in plan.items() if sku not in data.stock.out_of_stock}
+    assert all(20 <= units <= 200 for units in own.values()), own
+    assert len(set(own.values())) > len(own) // 2  # spread, not one figure for every SKU
+    assert data.stock_plan() == load_data().stock_plan()  # deterministic
+
+
+def test_the_seeded_coupon_and_flash_sale_become_api_bodies_and_banner_lines() -> None:
+    data = load_data()
+    now = datetime(2026, 3, 1, 8, 30, 15, tzinfo=UTC)
+    (welcome,) = data.coupons
+    assert welcome.body(now) == {
+        "code": "WELCOME10",
+        "kind": "percentage",
+        "percent_off": 10,
+        "min_spend": {"amount": 10000, "currency": "CNY"},
+        "usage_limit": 1000,
+        "per_user_limit": 1,
+        "description": welcome.description,
+        "starts_at": "2026-03-01T08:30:15Z",
+        "ends_at": "2027-03-01T08:30:15Z",
+    }
+    assert welcome.describe(now) == "WELCOME10: 10% off from ¥100.00, 1000 uses (1 per shopper), until 2027-03-01"
+    (sale,) = data.flash_sales
+    body = sale.body(now)
+    assert (body["starts_at"], body["ends_at"]) == ("2026-03-01T08:30:15Z", "2026-03-02T08:30:15Z")
+    assert set(body) == {"name", "sku", "price", "quantity", "per_user_limit", "starts_at", "ends_at"}
+    regular = next(v.price for p in data.products for v in p.variants if v.sku == sale.sku)
+    assert sale.describe(now, regular) == (
+        f"{sale.sku} at ¥1,999.00 (was ¥2,499.00): 100 units, 1 per shopper, until 2026-03-02 08:30 UTC"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["stock"].update(out_of_stock=["NO-SUCH-SKU"]), "unknown out-of-stock SKUs"),
+        (lambda d: d["flash_sales"][0].update(sku="NO-SUCH-SKU"), "unknown SKU"),
+        (lambda d: d["flash_sales"][0].update(sku=d["stock"]["out_of_stock"][0]), "is out of stock"),
+        (lambda d: d["flash_sales"][0]["price"].update(amount=10**9), "not below"),
+        (lambda d: d["flash_sales"].append(dict(d["flash_sales"][0])), "would overlap"),
+        (lambda d: d["coupons"].append(dict(d["coupons"][0])), "duplicate coupon codes"),
+        (lambda d: d["coupons"][0].update(kind="fixed"), "a percentage coupon has percent_off"),
+        (lambda d: d["stock"].update(min_units=300), "min_units is above max_units"),
+    ],
+)
+def test_inconsistent_checkout_seed_data_is_rejected(change: Callable[[dict[str, Any]], None], message: str) -> None:
+    data = raw()
+    change(data)
+    with pytest.raises(ValidationError, match=message):
+        SeedData.model_validate(data)
+
+
+class FakeApi:
+    """Answers the seed's stock calls like the checkout does while it is still learning the SKUs: ``answer`` (404
+    SKU_NOT_FOUND unless told) for each SKU's first ``unknown_for`` calls."""
+
+    def __init__(self, unknown_for: int, answer: tuple[int, str] = (404, "SKU_NOT_FOUND")) -> None:
+        self.unknown_for = unknown_for
+        self.answer = answer
+        self.calls: dict[str, int] = {}
+        self.stock: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        sku = path.split("/")[3]
+        with self.lock:
+            self.calls[sku] = self.calls.get(sku, 0) + 1
+            if self.calls[sku] <= self.unknown_for:
+                status, code = self.answer
+                return status, {"error": {"code": code, "message": "not now", "details": []}}
+            if method == "POST":
+                self.stock[sku] = self.stock.get(sku, 0) + body["quantity"]
+                return 201, {"sku": sku, "sellable": self.stock[sku]}
+            return 200, {"sku": sku, "sellable": self.stock.get(sku, 0)}
+
+
+@pytest.mark.parametrize("answer", [(404, "SKU_NOT_FOUND"), (409, "TRY_AGAIN")])
+def test_stock_is_given_once_each_sku_is_known_to_the_checkout(answer: tuple[int, str]) -> None:
+    data = load_data()
+    api = FakeApi(unknown_for=2, answer=answer)
+    sellable = seed_stock(api, data, timeout_s=10, poll_s=0)
+    plan = dict(data.stock_plan())
+    assert sellable == plan
+    assert api.stock == {sku: units for sku, units in plan.items() if units > 0}  # each movement exactly once
+    assert set(api.calls.values()) == {3}
+
+
+def test_a_checkout_that_never_learns_the_skus_is_a_clear_seed_error() -> None:
+    data = load_data()
+    skus = len(data.variants())
+    with pytest.raises(SeedError, match=rf"the checkout did not learn {skus} of the {skus} seeded SKUs within 0 s"):
+        seed_stock(FakeApi(unknown_for=10**6), data, timeout_s=0, poll_s=0)
+
+
+def test_any_other_answer_stops_the_seed_at_once() -> None:
+    api = FakeApi(unknown_for=1, answer=(403, "FORBIDDEN"))
+    with pytest.raises(SeedError, match="answered 403"):
+        seed_stock(api, load_data(), timeout_s=10, poll_s=0)
+    assert max(api.calls.values()) == 1
