@@ -522,7 +522,7 @@ class CancelInput(Strict):
 
 
 def _availability(info: SkuInfo | None, stock: Stock | None, quantity: int) -> tuple[Availability, int]:
-    if info is None or not info.active:
+    if info is None or not info.active or info.price.currency != shop_currency():
         return "unavailable", 0
     sellable = max(0, stock.sellable if stock else 0)
     most = min(sellable, MAX_LINE_QUANTITY)
@@ -535,6 +535,28 @@ class PricedCart(BaseModel):
     cart: Cart
     order_lines: list[OrderLine]
     promotion_lines: dict[str, PromotionRef]  # sku -> the flash sale that prices it
+
+
+def _money(amount: int, currency: str) -> Money:
+    if amount > MAX_AMOUNT:
+        raise Unprocessable("the cart is worth more than one order can be", code="TOTAL_TOO_LARGE")
+    return Money(amount=amount, currency=currency)
+
+
+def _apply_coupon(
+    coupon: Coupon | None, eligible: Money, now: datetime, strict: bool
+) -> tuple[Money, CouponApplied | None, str | None]:
+    """(discount, the coupon as applied, why it does not apply). ``strict`` raises instead of explaining."""
+    if coupon is None:
+        return Money.zero(eligible.currency), None, None
+    try:
+        coupon.check_window(now)
+        discount = coupon.discount_on(eligible)
+    except (Unprocessable, Conflict) as exc:
+        if strict:
+            raise
+        return Money.zero(eligible.currency), None, exc.code
+    return discount, CouponApplied(code=coupon.code, discount=discount), None
 
 
 def price_cart(
@@ -557,7 +579,7 @@ def price_cart(
     for stored_line in stored.lines:
         info = skus.get(stored_line.sku)
         availability, most = _availability(info, stock.get(stored_line.sku), stored_line.quantity)
-        if info is None or not info.active:
+        if info is None or not info.active or info.price.currency != currency:  # not sold here (or not in CNY)
             lines.append(
                 CartLine(sku=stored_line.sku, quantity=stored_line.quantity, availability=availability, max_quantity=0)
             )
@@ -575,11 +597,11 @@ def price_cart(
             else:
                 availability = "in_stock" if stored_line.quantity <= left else "insufficient_stock"
             promo_lines[info.sku] = promo
-        total = unit.times(stored_line.quantity)
-        subtotal = subtotal + total
+        total = _money(unit.amount * stored_line.quantity, unit.currency)
+        subtotal = _money(subtotal.amount + total.amount, currency)
         scoped = coupon is not None and promo is None and coupon.in_scope(info)
         if scoped:
-            eligible = eligible + total
+            eligible = _money(eligible.amount + total.amount, currency)
         lines.append(
             CartLine(
                 sku=info.sku,
@@ -610,22 +632,12 @@ def price_cart(
                 promotion_id=promo_id,
             )
         )
-    discount = Money.zero(currency)
-    applied: CouponApplied | None = None
-    coupon_error: str | None = None
-    if coupon is not None:
-        try:
-            coupon.check_window(now)
-            discount = coupon.discount_on(eligible)
-            applied = CouponApplied(code=coupon.code, discount=discount)
-        except (Unprocessable, Conflict) as exc:
-            if strict_coupon:
-                raise
-            coupon_error = exc.code
+    discount, applied, coupon_error = _apply_coupon(coupon, eligible, now, strict_coupon)
     after_discount = subtotal - discount
     fee = 0 if not order_lines or after_discount.amount >= free_shipping_from() else shipping_fee()
     shipping = Money(amount=fee, currency=currency)
-    totals = Totals(subtotal=subtotal, discount=discount, shipping=shipping, total=after_discount + shipping)
+    total = _money(after_discount.amount + shipping.amount, currency)
+    totals = Totals(subtotal=subtotal, discount=discount, shipping=shipping, total=total)
     ready = bool(lines) and all(line.availability == "in_stock" for line in lines)
     cart = Cart(lines=lines, totals=totals, coupon=applied, coupon_error=coupon_error, checkout_ready=ready)
     return PricedCart(cart=cart, order_lines=order_lines, promotion_lines=promo_lines)
@@ -657,5 +669,3 @@ def require_checkout_ready(priced: PricedCart) -> None:
             code=code,
             details=[{"sku": p.sku, "issue": p.availability, "max_quantity": p.max_quantity} for p in problems],
         )
-    if priced.cart.totals.total.amount > MAX_AMOUNT:
-        raise Unprocessable("the order total is too large", code="TOTAL_TOO_LARGE")

@@ -833,13 +833,15 @@ class DynamoCheckoutRepository:
 
 
 def allocate(shards: dict[int, int], quantity: int) -> list[tuple[int, int]] | None:
-    """Take ``quantity`` units from the shards, starting at a random one so buyers spread over the items; as few
-    shards as possible per order (usually one). None when the shards together hold fewer units."""
+    """Take ``quantity`` units from the shards: from one random shard that holds them all when there is one (buyers
+    spread over the items), otherwise from the fullest shards first, so as few as possible. None when the shards
+    together hold fewer units."""
     if sum(shards.values()) < quantity:
         return None
-    order = [k for k, left in shards.items() if left > 0]
-    random.shuffle(order)
-    order.sort(key=lambda k: shards[k] < quantity)  # a shard that covers the whole line first
+    covering = [k for k, left in shards.items() if left >= quantity]
+    if covering:  # the usual case: one shard, chosen at random so buyers spread over the items
+        return [(random.choice(covering), quantity)]
+    order = sorted((k for k, left in shards.items() if left > 0), key=lambda k: -shards[k])  # fewest shards
     taken: list[tuple[int, int]] = []
     need = quantity
     for k in order:

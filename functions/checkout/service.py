@@ -157,8 +157,8 @@ class CheckoutService:
             else:
                 stored.add(sku, int(quantity or 0), now)
         stored.updated_at = now
+        cart = self._price(stored, user_id, None, strict=False).cart  # first: a cart that cannot be priced is refused
         self.repo.save_cart(stored, _epoch(now))
-        cart = self._price(stored, user_id, None, strict=False).cart
         if stored.owner.startswith("G#"):
             cart.cart_token = stored.owner[2:]
         cart.dropped_skus = self._dropped
