@@ -66,10 +66,12 @@ def _banner(platform: LocalPlatform, settings: Settings, summary: SeedSummary | 
         f"Local platform ready in {elapsed_s:.1f} s: {url}",
         f"  API docs   {url}/docs  (OpenAPI document: {url}/openapi.json)",
         f"  Health     {url}/health",
-        f"  Admin      {settings.admin_email} / {settings.admin_password}  (groups admin, customer)",
-        f"  Shopper    {settings.shopper_email} / {settings.shopper_password}  (group customer)",
     ]
-    if summary is not None:
+    if summary is not None:  # the accounts are created with the seed; LOCAL_SEED=0 starts with none
+        lines += [
+            f"  Admin      {settings.admin_email} / {settings.admin_password}  (groups admin, customer)",
+            f"  Shopper    {settings.shopper_email} / {settings.shopper_password}  (group customer)",
+        ]
         lines.append(
             f"  Catalogue  {summary.products} products ({summary.variants} SKUs), "
             f"{summary.categories} categories, {summary.brands} brands"
@@ -81,7 +83,7 @@ def _banner(platform: LocalPlatform, settings: Settings, summary: SeedSummary | 
         lines += [f"  Coupon     {coupon}" for coupon in summary.coupons]
         lines += [f"  Flash sale {sale}" for sale in summary.flash_sales]
     else:
-        lines.append("  Catalogue  not seeded (LOCAL_SEED=0)")
+        lines.append("  Accounts   none, catalogue not seeded (LOCAL_SEED=0): sign up with POST /auth/signup")
     lines.append(f"  Checkout   unpaid orders are cancelled after {_payment_window()} (PAYMENT_WINDOW_SECONDS)")
     lines += [
         f"  AWS (moto) {platform.moto_endpoint}  (region us-east-1, any credentials; state is in memory)",

@@ -118,6 +118,8 @@ def proxy_reply(payload: Any) -> Reply | None:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: fifty clients connecting at once (a flash sale) saw connection resets.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
         self.gateway = gateway

@@ -17,11 +17,12 @@ order                      ``ORDER#<id>``               ``ORDER``; the whole ord
 idempotency record         ``IDEMP#<user>#<key>``       ``IDEMP``; request hash and order id, written in the order's
                                                         own transaction; expires after 24 h
 coupon                     ``COUPON#<CODE>``            ``COUPON``; definition and ``used``; ``by_kind`` ``COUPON``
-coupon use by a shopper    ``COUPON#<CODE>``            ``USER#<user>``; ``used``
+coupon use by a shopper    ``COUPON#<CODE>#USER#<u>``   ``USER#<user>``; ``used``
 flash sale                 ``PROMO#<id>``               ``PROMO``; definition; ``by_kind`` ``PROMOTION``; ``by_due``
                                                         ``PROMO_OPEN`` (by end time) until settled
-flash-sale stock shard     ``PROMO#<id>``               ``SHARD#<k>``; ``remaining``; ``settled`` once ended
-flash-sale buys by shopper ``PROMO#<id>``               ``USER#<user>``; ``bought``
+flash-sale stock shard     ``PROMO#<id>#SHARD#<k>``     ``SHARD#<k>``; ``remaining``; ``settled`` once ended (each
+                                                        shard its own partition, so N shards take N x the writes)
+flash-sale buys by shopper ``PROMO#<id>#USER#<u>``      ``USER#<user>``; ``bought``
 outbox event               ``OUTBOX#<event_id>``        ``OUTBOX``; relayed to EventBridge from the stream
 =========================  ===========================  =========================================================
 
@@ -78,12 +79,19 @@ def idem_key(user_id: str, key: str) -> dict[str, Any]:
     return {"pk": {"S": f"IDEMP#{user_id}#{key}"}, "sk": {"S": "IDEMP"}}
 
 
+# A coupon's or flash sale's own item is ``<KIND>#<id>``; every other item of it (a shopper's counter, a stock shard)
+# gets a partition key of its own. DynamoDB's write limit (~1,000 WCU/s) is per *partition*: shards under one key
+# would share it, and the sale would top out near 250 orders/s whatever the number of shards.
+
+
 def coupon_key(code: str, sk: str = "COUPON") -> dict[str, Any]:
-    return {"pk": {"S": f"COUPON#{code}"}, "sk": {"S": sk}}
+    pk = f"COUPON#{code}" if sk == "COUPON" else f"COUPON#{code}#{sk}"
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
 def promo_key(promotion_id: str, sk: str = "PROMO") -> dict[str, Any]:
-    return {"pk": {"S": f"PROMO#{promotion_id}"}, "sk": {"S": sk}}
+    pk = f"PROMO#{promotion_id}" if sk == "PROMO" else f"PROMO#{promotion_id}#{sk}"
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
 def _key_id(key: dict[str, Any]) -> tuple[str, str]:

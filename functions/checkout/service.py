@@ -146,18 +146,18 @@ class CheckoutService:
         if mode == "remove":
             if not stored.remove(sku):
                 raise NotFound("that SKU is not in the cart", code="NOT_IN_CART")
+        elif mode == "set":
+            if stored.quantity_of(sku) == 0:
+                raise NotFound("that SKU is not in the cart", code="NOT_IN_CART")
+            stored.set(sku, int(quantity or 0), now)
         else:
-            info = self.repo.sku_info(self.repo.get(sku_key(sku, "INFO"), consistent=False))
-            if info is None or not info.active:
-                raise NotFound("no such SKU on sale", code="SKU_NOT_FOUND")
-            if mode == "set":
-                if stored.quantity_of(sku) == 0:
-                    raise NotFound("that SKU is not in the cart", code="NOT_IN_CART")
-                stored.set(sku, int(quantity or 0), now)
-            else:
-                stored.add(sku, int(quantity or 0), now)
+            stored.add(sku, int(quantity or 0), now)
         stored.updated_at = now
-        cart = self._price(stored, user_id, None, strict=False).cart  # first: a cart that cannot be priced is refused
+        # Priced before it is saved: the read that prices it also tells whether the SKU is on sale, and a cart that
+        # cannot be priced (or a SKU that is not sold) is refused with nothing written.
+        cart = self._price(stored, user_id, None, strict=False).cart
+        if mode != "remove" and any(line.sku == sku and line.availability == "unavailable" for line in cart.lines):
+            raise NotFound("no such SKU on sale", code="SKU_NOT_FOUND")
         self.repo.save_cart(stored, _epoch(now))
         if stored.owner.startswith("G#"):
             cart.cart_token = stored.owner[2:]
