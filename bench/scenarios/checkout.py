@@ -539,6 +539,22 @@ def settle_promotions(bench: Bench) -> dict[str, Any]:
     }
 
 
+@scenario("ExpireOverdueOrders", "backstop sweep with nothing overdue (the usual run)", primary=True)
+def expire_overdue_orders(bench: Bench) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": _iso(now),
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/bench-ExpireOverdueOrders"],
+        "detail": {},
+    }
+
+
 def _order_placed_images(bench: Bench, count: int) -> list[dict[str, Any]]:
     """Outbox items exactly as checkout writes them, for ``count`` orders (fresh event ids)."""
     seed = _seed(bench)

@@ -231,6 +231,13 @@ MANIFEST = ContextManifest(
     ),
     schedules=(
         Schedule(
+            name="ExpireOverdueOrders",
+            handler=f"{_H}.expire_overdue_orders.handler",
+            uses=_WRITE,
+            rate_minutes=5,
+            timeout_s=60,
+        ),
+        Schedule(
             name="SettlePromotions",
             handler=f"{_H}.settle_promotions.handler",
             uses=_WRITE,

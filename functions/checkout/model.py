@@ -32,6 +32,18 @@ Quantity = Annotated[StrictInt, Field(ge=1, le=MAX_LINE_QUANTITY, examples=[1])]
 CouponCode = Annotated[str, Field(pattern=COUPON_PATTERN, examples=["WELCOME10"])]
 
 
+EARLIEST_YEAR, LATEST_YEAR = 2000, 9000  # times outside are typos, and would overflow time arithmetic near 9999
+
+
+def check_time(moment: datetime, name: str) -> datetime:
+    """A time a client sends: with a time zone, and in a sane range (raises ValueError, a 422 through pydantic)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{name} needs a time zone (ISO-8601 with Z or an offset)")
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"{name} must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return moment
+
+
 class Strict(BaseModel):
     """Request bodies: unknown fields (a client's ``price``, ``status`` or ``user_id``) are refused, not ignored."""
 
@@ -242,8 +254,8 @@ class CouponInput(Strict):
     def _consistent(self) -> Self:
         # The zone first: comparing a naive and an aware time raises TypeError, which pydantic does not turn into a
         # validation error (a 500 instead of a 422).
-        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
-            raise ValueError("times need a time zone (ISO-8601 with Z or an offset)")
+        check_time(self.starts_at, "starts_at")
+        check_time(self.ends_at, "ends_at")
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         if self.kind is CouponKind.PERCENTAGE and (self.percent_off is None or self.amount_off is not None):
@@ -340,8 +352,8 @@ class PromotionInput(Strict):
 
     @model_validator(mode="after")
     def _window(self) -> Self:
-        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
-            raise ValueError("times need a time zone (ISO-8601 with Z or an offset)")
+        check_time(self.starts_at, "starts_at")
+        check_time(self.ends_at, "ends_at")
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         if self.price.amount == 0:
@@ -468,6 +480,11 @@ class CheckoutInput(Strict):
     note: Annotated[str, Field(max_length=500)] = ""
 
     _clean = field_validator("note")(plain_paragraphs)
+
+    @field_validator("coupon_code")
+    @classmethod
+    def _upper(cls, v: str | None) -> str | None:
+        return v.upper() if v else v  # codes are case-insensitive; one key, one request, whatever the case
 
 
 class OrderLine(BaseModel):

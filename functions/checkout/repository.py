@@ -44,6 +44,7 @@ Invariants guarded by conditions, never by a read followed by a write:
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,12 +54,13 @@ from botocore.exceptions import ClientError
 
 from functions.checkout.model import Coupon, Order, Promotion, PromotionRef, SkuInfo, Stock, StoredCart
 from functions.shared.dynamo import cancellation_reasons, from_item, is_cancelled, is_condition_failure, to_item, value
-from functions.shared.errors import Conflict, NotFound, Unprocessable
+from functions.shared.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 from functions.shared.events import DomainEvent
 from functions.shared.outbox import outbox_put
 
 MAX_TRANSACTION_ITEMS = 100
 BATCH_GET_MAX = 100
+BATCH_GET_ATTEMPTS = 6
 GUEST_CART_TTL_S = 30 * 24 * 3600
 IDEMPOTENCY_TTL_S = 24 * 3600
 
@@ -193,13 +195,19 @@ class DynamoCheckoutRepository:
         while pending:
             chunk, pending = pending[:BATCH_GET_MAX], pending[BATCH_GET_MAX:]
             request: dict[str, Any] = {self._table: {"Keys": chunk, "ConsistentRead": consistent}}
-            for _ in range(8):
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                if attempt:
+                    # Throttled keys come back unprocessed: back off (full jitter) as AWS recommends.
+                    time.sleep(random.uniform(0, min(0.4, 0.025 * 2**attempt)))
                 response = self._ddb.batch_get_item(RequestItems=request)
                 for item in response["Responses"].get(self._table, []):
                     reads.items[(item["pk"]["S"], item["sk"]["S"])] = from_item(item)
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
+            if request:
+                # Never answer from a partial read: a missing shard would read as sold out, a missing cart as empty.
+                raise ServiceUnavailable("the shop is very busy; retry shortly")
         return reads
 
     def get(self, key: dict[str, Any], consistent: bool = True) -> dict[str, Any] | None:
@@ -224,22 +232,15 @@ class DynamoCheckoutRepository:
             return 0, []
         return int(data["version"]), list(data.get("skus", []))
 
-    def project_product(self, product_id: str, version: int, infos: list[SkuInfo], dropped: list[str]) -> bool:
+    def project_product(
+        self, product_id: str, version: int, infos: list[SkuInfo], dropped: list[str], known_version: int
+    ) -> bool:
         """Apply one product version to the SKU records; False when a newer version is already there (replays and
         out-of-order events change nothing). Each SKU record is updated on its own fields only, so the flash sales
-        it carries are kept."""
-        try:
-            self._ddb.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"PRODUCT#{product_id}"}, "sk": {"S": "SKUS"}},
-                UpdateExpression="SET version = :v, skus = :s",
-                ConditionExpression="attribute_not_exists(version) OR version < :v",
-                ExpressionAttributeValues={":v": value(version), ":s": value([i.sku for i in infos])},
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+        it carries are kept. The product's marker (its version and SKU list) is written *last*: if this fails half
+        way, the redelivered event finds the marker still old and does the whole product again."""
+        if known_version > version:
+            return False
         for info in infos:
             fields = info.model_dump(mode="json", exclude={"promotions", "sku"})
             names = {f"#f{i}": k for i, k in enumerate(fields)}
@@ -267,7 +268,13 @@ class DynamoCheckoutRepository:
                 {},
                 {":f": value(False), ":pv": value(version)},
             )
-        return True
+        return self._conditional_update(
+            {"pk": {"S": f"PRODUCT#{product_id}"}, "sk": {"S": "SKUS"}},
+            "SET version = :v, skus = :s",
+            "attribute_not_exists(version) OR version <= :v",
+            {},
+            {":v": value(version), ":s": value([i.sku for i in infos])},
+        )
 
     def _conditional_update(
         self, key: dict[str, Any], expression: str, condition: str, names: dict[str, str], values: dict[str, Any]
@@ -642,6 +649,17 @@ class DynamoCheckoutRepository:
         items, last = self._query(**kwargs)
         return [Order.model_validate(_strip(i)) for i in items], last
 
+    def pending_created_before(self, moment: datetime, limit: int) -> list[str]:
+        """Ids of orders still waiting for payment that were placed before ``moment``, oldest first."""
+        items, _ = self._query(
+            IndexName="by_status",
+            KeyConditionExpression="status_pk = :p AND list_sk < :t",
+            ExpressionAttributeValues={":p": value("STATUS#pending_payment"), ":t": value(sortable(moment))},
+            ProjectionExpression="order_id",
+            Limit=limit,
+        )
+        return [str(i["order_id"]) for i in items]
+
     # --- coupons ----------------------------------------------------------------------------------------------------
 
     @staticmethod
@@ -863,4 +881,5 @@ def allocate(shards: dict[int, int], quantity: int) -> list[tuple[int, int]] | N
 
 def sortable(moment: datetime) -> str:
     """One fixed UTC format for every time in a sort key, so string order is time order whatever the input zone."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")  # %Y is not zero-padded on every platform

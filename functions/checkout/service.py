@@ -57,7 +57,7 @@ from functions.checkout.repository import (
     sortable,
 )
 from functions.shared import cursor
-from functions.shared.errors import BadRequest, Conflict, NotFound, Unprocessable
+from functions.shared.errors import AppError, BadRequest, Conflict, NotFound, Unprocessable
 from functions.shared.events import utcnow
 from functions.shared.ids import prefixed
 
@@ -65,6 +65,8 @@ CART_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{32}$"  # noqa: S105 - the shape of a token
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,128}$"
 PLACE_ATTEMPTS = 4
 ADMIN_DEFAULT_DAYS = 90
+OVERDUE_GRACE_S = 120  # the timer normally fires within seconds; the backstop only takes what it missed
+MAX_ADMIN_RANGE_DAYS = 731  # two years: a range walks one month partition per Query
 
 
 def now() -> datetime:
@@ -228,15 +230,23 @@ class CheckoutService:
         guest = reads.get(cart_key(f"G#{guest_token}")) if guest_token else None
         if guest:
             self._merge(stored, self.repo.cart(f"G#{guest_token}", guest))
-        for _attempt in range(PLACE_ATTEMPTS):
-            placement = self._placement(user_id, key, digest, stored, data)
-            try:
-                self.repo.place(placement)
-                return placement.order, False
-            except PlacementFailed as failed:
-                replayed = self._explain(failed, user_id, key, digest)
-                if replayed is not None:
-                    return replayed, True
+        try:
+            for _attempt in range(PLACE_ATTEMPTS):
+                placement = self._placement(user_id, key, digest, stored, data)
+                try:
+                    self.repo.place(placement)
+                    return placement.order, False
+                except PlacementFailed as failed:
+                    replayed = self._explain(failed, user_id, key, digest)
+                    if replayed is not None:
+                        return replayed, True
+        except AppError:
+            # A request with the same key that committed meanwhile took the stock, the cart or the coupon use this
+            # one is now refused for: answer as its replay, not with the refusal.
+            earlier = self.repo.idempotency(user_id, key)
+            if earlier:
+                return self._replay(user_id, earlier, digest), True
+            raise
         raise Conflict("the shop is very busy; try again", code="TRY_AGAIN", headers={"Retry-After": "1"})
 
     def _replay(self, user_id: str, earlier: dict[str, Any], digest: str) -> Order:
@@ -335,7 +345,7 @@ class CheckoutService:
     # --- orders ---------------------------------------------------------------------------------------------------
 
     def get_order(self, order_id: str, user_id: str | None) -> Order:
-        order = self.repo.get_order(order_id, consistent=False)
+        order = self.repo.get_order(order_id, consistent=True)  # right after a 201, the order must be there
         if order is None or (user_id is not None and order.user_id != user_id):
             raise NotFound("no such order", code="ORDER_NOT_FOUND")
         return order
@@ -367,6 +377,8 @@ class CheckoutService:
             start = start or end - timedelta(days=ADMIN_DEFAULT_DAYS)
             if start > end:
                 raise Unprocessable("from is after to", code="INVALID_DATE_RANGE")
+            if end - start > timedelta(days=MAX_ADMIN_RANGE_DAYS):
+                raise Unprocessable(f"ask for at most {MAX_ADMIN_RANGE_DAYS} days at a time", code="RANGE_TOO_LONG")
             low, high = sortable(start), sortable(end) + "~"
 
         def next_page(month: str | None, key: dict[str, Any] | None) -> str | None:
@@ -423,6 +435,16 @@ class CheckoutService:
             if self.repo.release(self._release(order, "payment_window", "payment window expired")):
                 return None
         return 1.0
+
+    def expire_overdue(self, limit: int = 200) -> list[str]:
+        """The backstop of the payment-window timer: expire orders whose window ended more than a grace period ago
+        and are still unpaid (their timer message was lost to the dead-letter queue, say)."""
+        cutoff = self.clock() - timedelta(seconds=payment_window_s() + OVERDUE_GRACE_S)
+        expired = []
+        for order_id in self.repo.pending_created_before(cutoff, limit):
+            if self.expire(order_id) is None:
+                expired.append(order_id)
+        return expired
 
     def _release(self, order: Order, by: str, reason: str) -> Release:
         now = self.clock()

@@ -65,6 +65,13 @@ class Unprocessable(AppError):
     status, code = 422, "VALIDATION_FAILED"
 
 
+class ServiceUnavailable(AppError):
+    """Something we depend on is briefly unavailable: the client may retry (Retry-After)."""
+
+    status, code = 503, "TEMPORARILY_UNAVAILABLE"
+    headers = {"Retry-After": "1"}
+
+
 class Throttled(AppError):
     status, code = 429, "THROTTLED"
     headers = {"Retry-After": "1"}

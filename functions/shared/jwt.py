@@ -26,7 +26,7 @@ import time
 import urllib.request
 from typing import Any
 
-from functions.shared.errors import Unauthorized
+from functions.shared.errors import ServiceUnavailable, Unauthorized
 
 # DER prefix of a DigestInfo for SHA-256 (RFC 8017 §9.2, note 1).
 _SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
@@ -64,8 +64,16 @@ class JwksVerifier:
         self._lock = threading.Lock()
 
     def _fetch(self) -> None:
-        with urllib.request.urlopen(self.jwks_url, timeout=3) as response:  # noqa: S310 - https or loopback
-            document = json.loads(response.read())
+        try:
+            with urllib.request.urlopen(self.jwks_url, timeout=3) as response:  # noqa: S310 - https or loopback
+                document = json.loads(response.read())
+            if not isinstance(document, dict):
+                raise ValueError("the JWKS is not a JSON object")
+        except (OSError, ValueError) as exc:
+            # Keep the keys we have; try again only after the refetch interval, so an outage is not a 3 s wait on
+            # every request. A caller that needs a key we do not have gets a 503 it may retry, not a 502.
+            self._fetched_at = time.monotonic()
+            raise ServiceUnavailable("cannot check the sign-in right now; retry shortly") from exc
         keys: dict[str, tuple[int, int]] = {}
         for jwk in document.get("keys", []):
             if jwk.get("kty") == "RSA" and jwk.get("kid"):
@@ -78,9 +86,9 @@ class JwksVerifier:
 
     def _key(self, kid: str) -> tuple[int, int]:
         with self._lock:
-            if kid not in self._keys and time.monotonic() - self._fetched_at > REFETCH_INTERVAL_S:
-                self._fetch()
-            if not self._fetched_at:
+            if not self._fetched_at or (
+                kid not in self._keys and time.monotonic() - self._fetched_at > REFETCH_INTERVAL_S
+            ):
                 self._fetch()
         key = self._keys.get(kid)
         if key is None:

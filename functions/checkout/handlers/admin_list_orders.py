@@ -8,7 +8,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from functions.checkout.manifest import MANIFEST
-from functions.checkout.model import OrderPage, OrderStatus
+from functions.checkout.model import OrderPage, OrderStatus, check_time
 from functions.checkout.service import service
 from functions.shared.errors import Unprocessable
 from functions.shared.http import entrypoint, make_resolver
@@ -23,9 +23,10 @@ def _moment(raw: str | None, name: str) -> datetime | None:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise Unprocessable(f"{name} is not an ISO-8601 time", code="VALIDATION_FAILED") from None
-    if moment.tzinfo is None:
-        raise Unprocessable(f"{name} needs a time zone (Z or an offset)", code="VALIDATION_FAILED")
-    return moment
+    try:
+        return check_time(moment, name)
+    except ValueError as exc:
+        raise Unprocessable(str(exc), code="VALIDATION_FAILED") from None
 
 
 @app.get("/admin/orders", summary="Orders (back office)")

@@ -78,9 +78,9 @@ def project(record: SQSRecord) -> None:
     product = ProductFacts.model_validate(detail_of(envelope)["product"])
     repo = service().repo
     infos = sku_infos(product)
-    _old_version, old_skus = repo.product_skus(product.product_id)
+    old_version, old_skus = repo.product_skus(product.product_id)
     dropped = sorted(set(old_skus) - {i.sku for i in infos})
-    applied = repo.project_product(product.product_id, product.version, infos, dropped)
+    applied = repo.project_product(product.product_id, product.version, infos, dropped, old_version)
     logger.info(
         "SKU records updated" if applied else "SKU records already newer",
         extra={"product_id": product.product_id, "version": product.version, "dropped": dropped},

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from functions.checkout.handlers._cart import TOKEN_HEADER
+from functions.checkout.handlers._cart import cart_identity
 from functions.checkout.manifest import MANIFEST
 from functions.checkout.model import CheckoutInput, Order
 from functions.checkout.service import service
@@ -22,8 +22,8 @@ def checkout(body: CheckoutInput) -> Response[Order]:
     auth = current_auth(app)
     event = app.current_event
     key = event.get_header_value("Idempotency-Key", case_sensitive=False)
-    token = event.get_header_value(TOKEN_HEADER, case_sensitive=False)
-    order, replayed = service().checkout(str(auth.user_id), key, body, token.strip() if token else None)
+    _user, token = cart_identity(app)  # the guest cart to merge, if any (a malformed token is a 400)
+    order, replayed = service().checkout(str(auth.user_id), key, body, token)
     headers: dict[str, Any] = {"Idempotent-Replayed": "true"} if replayed else {}
     return Response(
         status_code=200 if replayed else 201,

@@ -13,7 +13,7 @@ app = make_resolver(MANIFEST)
 
 
 @app.get("/promotions", summary="Flash sales")
-def list_promotions(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> PromotionList:
+def list_promotions(limit: Annotated[int, Query(ge=1, le=20)] = 20) -> PromotionList:
     return service().current_promotions(limit)
 
 

@@ -24,7 +24,8 @@ from functions.shared.events import detail_of
 
 logger = Logger()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-MAX_VISIBILITY_S = 43_200  # SQS's limit
+# SQS refuses a visibility that reaches past 12 hours from the receive, and time since the receive counts.
+MAX_VISIBILITY_S = 43_200 - 300
 
 
 class NotDueYet(Exception):

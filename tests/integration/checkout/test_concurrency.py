@@ -135,7 +135,7 @@ def new_sku(svc: Callable[[], CheckoutService], stock: int) -> str:
         active=True,
         product_version=1,
     )
-    assert svc().repo.project_product(info.product_id, 1, [info], [])
+    assert svc().repo.project_product(info.product_id, 1, [info], [], known_version=0)
     svc().adjust_stock(sku, StockMovementInput(quantity=stock, reason="initial count"), actor="test")
     return sku
 
