@@ -153,7 +153,7 @@ def test_a_batch_read_that_stays_throttled_is_a_503_not_a_partial_answer(aws, mo
     monkeypatch.setattr("functions.checkout.repository.time.sleep", lambda s: None)
 
     class Throttled:
-        def batch_get_item(self, RequestItems):  # noqa: N803 - boto3's name
+        def batch_get_item(self, RequestItems):
             return {"Responses": {}, "UnprocessedKeys": RequestItems}
 
     monkeypatch.setattr(repo, "_ddb", Throttled())
