@@ -31,6 +31,23 @@ class OrderCancelled(OrderEvent):
     refund_due: bool
 
 
+class OrderPaid(OrderEvent):
+    """A payment for the whole amount succeeded while the order waited for it; fulfilment may start."""
+
+    SOURCE: ClassVar[str] = "shop.checkout"
+
+
+class PaymentRejected(DomainEvent):
+    """A payment succeeded that the order cannot take (it was cancelled or expired first, was already paid by
+    another payment, or the amount differs): the payments context refunds it in full."""
+
+    SOURCE: ClassVar[str] = "shop.checkout"
+
+    order_id: str
+    payment_id: str
+    reason: Literal["order_cancelled", "already_paid", "amount_mismatch"]
+
+
 class StockAdjusted(DomainEvent):
     """Back office corrected a SKU's sellable stock."""
 

@@ -218,6 +218,14 @@ MANIFEST = ContextManifest(
             visibility_timeout_s=60,
         ),
         Consumer(
+            name="OrderPaymentRecorder",
+            handler=f"{_H}.payment_recorder.handler",
+            uses=_WRITE,
+            patterns=(EventPattern("shop.payments", ("PaymentSucceeded",)),),
+            timeout_s=30,
+            visibility_timeout_s=60,
+        ),
+        Consumer(
             name="PaymentWindowTimer",
             handler=f"{_H}.payment_window.handler",
             uses=_WRITE,

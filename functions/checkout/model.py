@@ -519,6 +519,8 @@ class Order(BaseModel):
     created_at: datetime
     updated_at: datetime
     payment_due_at: datetime
+    payment_id: str | None = Field(default=None, description="The payment that paid it")
+    paid_at: datetime | None = None
     cancel_reason: str | None = None
     history: list[StatusChange] = Field(default_factory=list)
     version: int = 1

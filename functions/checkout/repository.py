@@ -531,6 +531,31 @@ class DynamoCheckoutRepository:
                 raise
             raise PlacementFailed(cancellation_reasons(exc), labels) from None
 
+    def transition(self, old: Order, new: Order, event: DomainEvent) -> bool:
+        """Write an order's new state from the version it was read at, with its event; False if it moved on."""
+        items = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": self._order_item(new),
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": value(old.version)},
+                }
+            },
+            outbox_put(self._table, event),
+        ]
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if is_cancelled(exc):
+                return False
+            raise
+        return True
+
+    def publish(self, event: DomainEvent) -> None:
+        """An event with no state change of its own (written to the outbox alone)."""
+        self._ddb.transact_write_items(TransactItems=[outbox_put(self._table, event)])
+
     def release(self, r: Release) -> bool:
         """The cancellation transaction; False when the order changed meanwhile (someone else won the race)."""
         items: list[dict[str, Any]] = [

@@ -14,7 +14,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from functions.checkout.events import OrderCancelled, OrderPlaced, PromotionCreated, PromotionSettled, StockAdjusted
+from functions.checkout.events import (
+    OrderCancelled,
+    OrderPaid,
+    OrderPlaced,
+    PaymentRejected,
+    PromotionCreated,
+    PromotionSettled,
+    StockAdjusted,
+)
 from functions.checkout.model import (
     CANCELLABLE,
     Cart,
@@ -65,6 +73,7 @@ CART_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{32}$"  # noqa: S105 - the shape of a token
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,128}$"
 PLACE_ATTEMPTS = 4
 ADMIN_DEFAULT_DAYS = 90
+PAYMENT_ARRIVAL_GRACE_S = 10
 OVERDUE_GRACE_S = 120  # the timer normally fires within seconds; the backstop only takes what it missed
 MAX_ADMIN_RANGE_DAYS = 731  # two years: a range walks one month partition per Query
 
@@ -429,12 +438,49 @@ class CheckoutService:
             order = self.repo.get_order(order_id)
             if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
                 return None
-            wait = (order.payment_due_at - self.clock()).total_seconds()
+            # A payment confirmed at the window's last second still travels through events: give it a moment.
+            wait = (order.payment_due_at - self.clock()).total_seconds() + PAYMENT_ARRIVAL_GRACE_S
             if wait > 0:
                 return wait
             if self.repo.release(self._release(order, "payment_window", "payment window expired")):
                 return None
         return 1.0
+
+    def record_payment(self, order_id: str, payment_id: str, amount: int, currency: str, paid_at: datetime) -> str:
+        """A payment succeeded (PaymentSucceeded from the payments context). The order becomes ``paid`` only from
+        ``pending_payment`` and for its exact total; otherwise the payment is rejected, and the payments context
+        refunds it. Returns what happened (for the log): paid, duplicate, or the rejection reason."""
+        for _attempt in range(PLACE_ATTEMPTS):
+            order = self.repo.get_order(order_id)
+            if order is None:
+                raise NotFound(f"order {order_id} is not known (yet)", code="ORDER_NOT_FOUND")
+            if order.payment_id == payment_id:
+                return "duplicate"
+            reason: str | None = None
+            if order.status is OrderStatus.CANCELLED:
+                reason = "order_cancelled"
+            elif order.status is not OrderStatus.PENDING_PAYMENT:
+                reason = "already_paid"
+            elif amount != order.totals.total.amount or currency != order.totals.total.currency:
+                reason = "amount_mismatch"
+            if reason is not None:
+                rejected = PaymentRejected(order_id=order_id, payment_id=payment_id, reason=reason)  # type: ignore[arg-type]
+                self.repo.publish(rejected)
+                return reason
+            now = self.clock()
+            new = order.model_copy(
+                update={
+                    "status": OrderStatus.PAID,
+                    "payment_id": payment_id,
+                    "paid_at": paid_at,
+                    "updated_at": now,
+                    "version": order.version + 1,
+                    "history": [*order.history, StatusChange(status=OrderStatus.PAID, at=now)],
+                }
+            )
+            if self.repo.transition(order, new, OrderPaid(order=new)):
+                return "paid"
+        raise Conflict("the order is changing; try again", code="TRY_AGAIN")
 
     def expire_overdue(self, limit: int = 200) -> list[str]:
         """The backstop of the payment-window timer: expire orders whose window ended more than a grace period ago

@@ -33,7 +33,7 @@ from functions.checkout.model import (
     payment_window_s,
 )
 from functions.checkout.repository import coupon_key, promo_key, sku_key
-from functions.checkout.service import CheckoutService, service
+from functions.checkout.service import PAYMENT_ARRIVAL_GRACE_S, CheckoutService, service
 from functions.manifest import PLATFORM
 from functions.shared import aws as shared_aws
 from functions.shared.aws import client
@@ -423,7 +423,7 @@ def test_the_payment_window_expiring_while_the_shopper_cancels_releases_stock_ex
     assert svc().repo.coupon(svc().repo.get(coupon_key(code))).used == 12
     assert all(svc().expire(o.order_id) > 0 for o in placed[:2])  # not due yet: nothing happens
 
-    clock.now = NOW + timedelta(seconds=payment_window_s() + 1)
+    clock.now = NOW + timedelta(seconds=payment_window_s() + PAYMENT_ARRIVAL_GRACE_S + 1)
     calls: list[Callable[[], Any]] = []
     for order in placed:
         calls += [
