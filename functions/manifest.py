@@ -12,6 +12,12 @@ from functions.shipping.manifest import MANIFEST as SHIPPING
 
 PLATFORM = Platform(
     contexts=(CATALOG, ACCOUNTS, CHECKOUT, PAYMENTS, SHIPPING),
-    secrets=(Secret("cursor", "HMAC key that signs pagination cursors"),),
+    secrets=(
+        Secret("cursor", "HMAC key that signs pagination cursors"),
+        Secret(
+            "payments",
+            "Payment provider keys and the callback base URL, as JSON (docs/payments.md); the operator sets it",
+        ),
+    ),
 )
 PLATFORM.validate()

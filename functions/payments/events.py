@@ -27,3 +27,34 @@ class PaymentSucceeded(DomainEvent):
     amount: Money
     provider_reference: str = Field(description="The provider's id of the charge (PaymentIntent, trade_no, ...)")
     succeeded_at: datetime
+
+
+class PaymentFailed(DomainEvent):
+    """The provider declined or closed the payment; the order stays waiting for another attempt."""
+
+    SOURCE: ClassVar[str] = "shop.payments"
+
+    payment_id: str
+    order_id: str
+    method: Method
+    reason: str
+
+
+class RefundSucceeded(DomainEvent):
+    SOURCE: ClassVar[str] = "shop.payments"
+
+    refund_id: str
+    payment_id: str
+    order_id: str
+    amount: Money
+    refunded_total: Money = Field(description="Everything refunded on the payment so far")
+
+
+class RefundFailed(DomainEvent):
+    SOURCE: ClassVar[str] = "shop.payments"
+
+    refund_id: str
+    payment_id: str
+    order_id: str
+    amount: Money
+    reason: str

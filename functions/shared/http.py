@@ -169,7 +169,7 @@ def _check_media_type(event: dict[str, Any]) -> None:
             headers[name] = [str(raw).lower()] if isinstance(value, list) else str(raw).lower()
 
 
-def authorise(app: ShopResolver, event: dict[str, Any]) -> AuthContext:
+def authorise(app: ShopResolver, event: dict[str, Any], any_media_type: bool = False) -> AuthContext:
     """Size limit, media type and the manifest's role rule, checked before the body is even parsed: a caller
     without the role learns nothing about what the route would accept (403 before 422)."""
     if _body_bytes(event) > MAX_BODY_BYTES:
@@ -188,7 +188,8 @@ def authorise(app: ShopResolver, event: dict[str, Any]) -> AuthContext:
         if not auth.authenticated:
             raise Unauthorized("sign in to call this route")
         raise Forbidden("your role may not call this route")
-    _check_media_type(event)
+    if not any_media_type:
+        _check_media_type(event)
     return auth
 
 
@@ -220,8 +221,10 @@ def current_auth(app: ShopResolver) -> AuthContext:
     return auth
 
 
-def entrypoint(app: ShopResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda handler for a resolver: structured logs with the request id as correlation id, authorise, resolve."""
+def entrypoint(app: ShopResolver, any_media_type: bool = False) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler for a resolver: structured logs with the request id as correlation id, authorise, resolve.
+    ``any_media_type`` lets a route read bodies that are not JSON (a provider's form-encoded callback): the route
+    then reads the raw body itself and nothing parses it for it."""
 
     # log_event stays off whatever POWERTOOLS_LOGGER_LOG_EVENT says: request bodies hold passwords and personal data.
     @logger.inject_lambda_context(
@@ -229,7 +232,7 @@ def entrypoint(app: ShopResolver) -> Callable[[dict[str, Any], Any], dict[str, A
     )
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            auth = authorise(app, event)
+            auth = authorise(app, event, any_media_type)
         except AppError as exc:
             return _refusal(exc)
         app.append_context(auth=auth)

@@ -1,0 +1,418 @@
+"""The payments context's use cases: payment intents, provider callbacks, refunds, reconciliation, and the copy of
+the checkout's orders they need. Handlers call one method; nothing here knows about HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from functions.payments.events import PaymentFailed, PaymentSucceeded, RefundFailed, RefundSucceeded
+from functions.payments.gateway import Providers, providers, send
+from functions.payments.model import (
+    NextAction,
+    OrderFacts,
+    Payment,
+    PaymentInput,
+    PaymentIntentResponse,
+    PaymentStatus,
+    Refund,
+    RefundInput,
+    RefundStatus,
+)
+from functions.payments.providers.base import (
+    CreateIntentRequest,
+    EventKind,
+    ProviderError,
+    ProviderEvent,
+    QueryRequest,
+    RefundRequest,
+    Transport,
+    VerificationError,
+)
+from functions.payments.providers.base import PaymentStatus as ProviderStatus
+from functions.payments.repository import DynamoPaymentsRepository
+from functions.shared.errors import AppError, BadRequest, Conflict, NotFound, ServiceUnavailable, Unprocessable
+from functions.shared.events import utcnow
+from functions.shared.ids import prefixed
+from functions.shared.money import Money
+
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,128}$"
+RECONCILE_AFTER_S = 180
+ATTEMPTS = 4
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+class CallbackRefused(AppError):
+    """A callback that failed verification or does not match our records: nothing changed."""
+
+    status, code = 400, "CALLBACK_REFUSED"
+
+
+def _hash(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _next_action(result: Any) -> NextAction:
+    action = result.next_action
+    kind = str(action.kind.value if hasattr(action.kind, "value") else action.kind)
+    return NextAction(
+        kind=kind,  # type: ignore[arg-type]
+        client_secret=getattr(action, "client_secret", None),
+        redirect_url=getattr(action, "redirect_url", None),
+        qr_code_url=getattr(action, "qr_code_url", None),
+    )
+
+
+class PaymentsService:
+    def __init__(
+        self,
+        repo: DynamoPaymentsRepository,
+        gateway: Callable[[], Providers] | None = None,
+        transport: Transport | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.repo = repo
+        # Looked up per call (not bound at import), so tests can stand in a provider's API for the transport.
+        self.gateway = gateway or (lambda: providers())  # noqa: PLW0108
+        self.transport = transport or (lambda request: send(request))  # noqa: PLW0108
+        self.clock = clock or (lambda: now())  # noqa: PLW0108 - looked up per call, so tests can move time
+
+    # --- the order projection ---------------------------------------------------------------------------------
+
+    def project_order(self, order: Mapping[str, Any]) -> bool:
+        total = order["totals"]["total"]
+        facts = OrderFacts(
+            order_id=str(order["order_id"]),
+            user_id=str(order["user_id"]),
+            total=Money(amount=int(total["amount"]), currency=str(total["currency"])),
+            status=str(order["status"]),
+            version=int(order["version"]),
+            payment_due_at=order.get("payment_due_at"),
+            paid_by=order.get("payment_id"),
+        )
+        return self.repo.project_order(facts)
+
+    # --- intents ------------------------------------------------------------------------------------------------
+
+    def create_payment(
+        self, user_id: str, order_id: str, key: str | None, body: PaymentInput
+    ) -> tuple[PaymentIntentResponse, bool]:
+        if not key:
+            raise BadRequest("the Idempotency-Key header is required", code="IDEMPOTENCY_KEY_REQUIRED")
+        if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+            raise BadRequest("Idempotency-Key must be 8-128 of A-Z a-z 0-9 . _ : -", code="INVALID_IDEMPOTENCY_KEY")
+        digest = _hash({"order_id": order_id, **body.model_dump(mode="json")})
+        earlier = self.repo.idempotency(user_id, key)
+        if earlier:
+            return self._replay(earlier, digest), True
+        order = self.repo.order(order_id)
+        if order is None or order.user_id != user_id:
+            raise NotFound("no such order", code="ORDER_NOT_FOUND")
+        if order.status != "pending_payment":
+            raise Conflict(f"the order is {order.status}, not waiting for payment", code="ORDER_NOT_PAYABLE")
+        provider = self.gateway().get(body.method)
+        moment = self.clock()
+        payment = Payment(
+            payment_id=prefixed("pay"),
+            order_id=order_id,
+            user_id=user_id,
+            method=body.method,
+            amount=order.total,
+            status=PaymentStatus.CREATING,
+            refunded=Money.zero(order.total.currency),
+            created_at=moment,
+            updated_at=moment,
+        )
+        if not self.repo.start_payment(payment, user_id, key, digest, int(moment.timestamp())):
+            earlier = self.repo.idempotency(user_id, key)
+            if earlier:
+                return self._replay(earlier, digest), True
+            raise Conflict("try again", code="TRY_AGAIN")
+        request = CreateIntentRequest(
+            payment_id=payment.payment_id,
+            order_id=order_id,
+            amount=order.total,
+            description=f"Order {order_id}",
+            notify_url=self.gateway().notify_url(body.method),
+            expires_at=order.payment_due_at,
+        )
+        try:
+            result = provider.create_intent(request, self.transport)
+        except ProviderError as exc:
+            failed = payment.model_copy(
+                update={"status": PaymentStatus.FAILED, "failure": exc.code, "version": 2, "updated_at": self.clock()}
+            )
+            self.repo.save_payment(payment, failed)
+            raise ServiceUnavailable(f"the payment provider could not be reached ({exc.code}); try again") from exc
+        pending = payment.model_copy(
+            update={
+                "status": PaymentStatus.PENDING,
+                "provider_reference": result.provider_reference,
+                "next_action": _next_action(result),
+                "version": 2,
+                "updated_at": self.clock(),
+            }
+        )
+        self.repo.save_payment(payment, pending)
+        return PaymentIntentResponse(payment=pending, next_action=pending.next_action), False
+
+    def _replay(self, earlier: dict[str, Any], digest: str) -> PaymentIntentResponse:
+        if earlier.get("request_hash") != digest:
+            raise Unprocessable("this Idempotency-Key was used with another request", code="IDEMPOTENCY_KEY_REUSED")
+        payment = self.repo.payment(str(earlier["payment_id"]))
+        if payment is None:
+            raise Conflict("the earlier request is not finished", code="IDEMPOTENCY_IN_PROGRESS")
+        return PaymentIntentResponse(payment=payment, next_action=payment.next_action)
+
+    def payments_of(self, user_id: str | None, order_id: str) -> list[Payment]:
+        order = self.repo.order(order_id)
+        if order is None or (user_id is not None and order.user_id != user_id):
+            raise NotFound("no such order", code="ORDER_NOT_FOUND")
+        return self.repo.payments_of(order_id)
+
+    # --- callbacks ----------------------------------------------------------------------------------------------
+
+    def verify(self, method: str, headers: Mapping[str, str], body: bytes) -> ProviderEvent:
+        try:
+            provider = self.gateway().get(method)
+        except Unprocessable:
+            raise NotFound("no such payment provider", code="UNKNOWN_PROVIDER") from None
+        return provider.verify_callback(headers, body)
+
+    def acknowledgement(self, method: str, error: VerificationError | None = None) -> Any:
+        provider = self.gateway().get(method)
+        return provider.reject(error) if error is not None else provider.acknowledge()
+
+    def apply_event(self, method: str, event: ProviderEvent) -> str:
+        """Apply a verified provider event once. Returns what happened; raises CallbackRefused when the event does
+        not match our records (nothing changes)."""
+        if self.repo.seen_event(method, event.provider_event_id):
+            return "duplicate"
+        if event.kind in (EventKind.PAYMENT_SUCCEEDED, EventKind.PAYMENT_FAILED):
+            return self._payment_event(method, event)
+        if event.kind in (EventKind.REFUND_SUCCEEDED, EventKind.REFUND_FAILED):
+            return self._refund_event(method, event)
+        self.repo.mark_event(method, event.provider_event_id)
+        return "ignored"
+
+    def _payment_event(self, method: str, event: ProviderEvent) -> str:
+        for _attempt in range(ATTEMPTS):
+            payment = self.repo.payment(event.payment_id or "") if event.payment_id else None
+            if payment is None or payment.method != method:
+                raise CallbackRefused("the callback names no payment of ours")
+            if event.amount is not None and event.amount != payment.amount:
+                raise CallbackRefused("the callback's amount or currency is not the payment's")
+            succeeded = event.kind is EventKind.PAYMENT_SUCCEEDED
+            if payment.status is PaymentStatus.SUCCEEDED:
+                self.repo.mark_event(method, event.provider_event_id)
+                return "already succeeded"
+            if not succeeded and payment.status is PaymentStatus.FAILED:
+                self.repo.mark_event(method, event.provider_event_id)
+                return "already failed"
+            new = payment.model_copy(
+                update={
+                    "status": PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED,
+                    "provider_reference": event.provider_reference or payment.provider_reference,
+                    "failure": None if succeeded else event.provider_event_type,
+                    "version": payment.version + 1,
+                    "updated_at": self.clock(),
+                }
+            )
+            outcome: Any
+            if succeeded:
+                outcome = PaymentSucceeded(
+                    payment_id=payment.payment_id,
+                    order_id=payment.order_id,
+                    user_id=payment.user_id,
+                    method=payment.method,
+                    amount=payment.amount,
+                    provider_reference=new.provider_reference or "",
+                    succeeded_at=event.occurred_at,
+                )
+            else:
+                outcome = PaymentFailed(
+                    payment_id=payment.payment_id,
+                    order_id=payment.order_id,
+                    method=payment.method,
+                    reason=event.provider_event_type,
+                )
+            if self.repo.save_payment(payment, new, outcome, (method, event.provider_event_id)):
+                return new.status.value
+            if self.repo.seen_event(method, event.provider_event_id):
+                return "duplicate"
+        raise Conflict("the payment is changing; the provider will retry", code="TRY_AGAIN")
+
+    def _refund_event(self, method: str, event: ProviderEvent) -> str:
+        refund = self.repo.refund(event.refund_id) if event.refund_id else None
+        if refund is None:
+            raise CallbackRefused("the callback names no refund of ours")
+        if refund.status is not RefundStatus.PENDING:
+            self.repo.mark_event(method, event.provider_event_id)
+            return "already settled"
+        succeeded = event.kind is EventKind.REFUND_SUCCEEDED
+        self._finish_refund(refund, succeeded, event.provider_refund_reference, (method, event.provider_event_id))
+        return "refund " + ("succeeded" if succeeded else "failed")
+
+    # --- refunds ------------------------------------------------------------------------------------------------
+
+    def refund_payment(self, payment_id: str, amount: int | None, reason: str, by: str) -> Refund:
+        """Refund ``amount`` (everything left when None) of a succeeded payment, through its provider."""
+        payment = self.repo.payment(payment_id)
+        if payment is None:
+            raise NotFound("no such payment", code="PAYMENT_NOT_FOUND")
+        if payment.status is not PaymentStatus.SUCCEEDED:
+            raise Conflict("only a succeeded payment can be refunded", code="PAYMENT_NOT_CAPTURED")
+        left = payment.amount.amount - payment.refunded.amount
+        wanted = left if amount is None else amount
+        if wanted <= 0 or wanted > left:
+            raise Conflict(f"at most {left} is left to refund on this payment", code="REFUND_EXCEEDS_CAPTURED")
+        moment = self.clock()
+        refund = Refund(
+            refund_id=prefixed("rfd"),
+            payment_id=payment.payment_id,
+            order_id=payment.order_id,
+            amount=Money(amount=wanted, currency=payment.amount.currency),
+            status=RefundStatus.PENDING,
+            reason=reason,
+            requested_by=by,
+            created_at=moment,
+            updated_at=moment,
+        )
+        self.repo.start_refund(refund, payment, payment.amount.amount, None)
+        provider = self.gateway().get(payment.method)
+        request = RefundRequest(
+            refund_id=refund.refund_id,
+            payment_id=payment.payment_id,
+            provider_reference=payment.provider_reference,
+            amount=refund.amount,
+            payment_amount=payment.amount,
+            reason=reason[:80],
+            notify_url=self.gateway().notify_url(payment.method),
+        )
+        try:
+            result = provider.refund(request, self.transport)
+        except ProviderError as exc:
+            if exc.retryable:
+                return refund  # stays pending; the reconciliation asks again
+            return self._finish_refund(refund, False, None, None)
+        if result.status.value in ("succeeded", "failed"):
+            return self._finish_refund(
+                refund, result.status.value == "succeeded", result.provider_refund_reference, None
+            )
+        return refund
+
+    def _finish_refund(
+        self, refund: Refund, succeeded: bool, reference: str | None, provider_event: tuple[str, str] | None
+    ) -> Refund:
+        payment = self.repo.payment(refund.payment_id)
+        if payment is None:
+            raise NotFound("no such payment", code="PAYMENT_NOT_FOUND")
+        new = refund.model_copy(
+            update={
+                "status": RefundStatus.SUCCEEDED if succeeded else RefundStatus.FAILED,
+                "provider_refund_reference": reference or refund.provider_refund_reference,
+                "updated_at": self.clock(),
+            }
+        )
+        event: Any
+        if succeeded:
+            event = RefundSucceeded(
+                refund_id=refund.refund_id,
+                payment_id=refund.payment_id,
+                order_id=refund.order_id,
+                amount=refund.amount,
+                refunded_total=payment.refunded,
+            )
+        else:
+            event = RefundFailed(
+                refund_id=refund.refund_id,
+                payment_id=refund.payment_id,
+                order_id=refund.order_id,
+                amount=refund.amount,
+                reason="the provider refused the refund",
+            )
+        give_back = 0 if succeeded else refund.amount.amount
+        if not self.repo.finish_refund(refund, new, event, give_back, provider_event):
+            latest = self.repo.refund(refund.refund_id)
+            return latest or refund
+        return new
+
+    def refund_order(self, order_id: str, amount: int | None, reason: str, by: str) -> Refund:
+        """Back office: refund an order's paid payment (all of what is left, or ``amount``)."""
+        order = self.repo.order(order_id)
+        if order is None:
+            raise NotFound("no such order", code="ORDER_NOT_FOUND")
+        paid = [p for p in self.repo.payments_of(order_id) if p.status is PaymentStatus.SUCCEEDED]
+        if not paid:
+            raise Conflict("the order has no captured payment to refund", code="ORDER_NOT_PAID")
+        chosen = next((p for p in paid if p.payment_id == order.paid_by), paid[0])
+        return self.refund_payment(chosen.payment_id, amount, reason, by)
+
+    def refund_in_full(self, payment_id: str, reason: str) -> Refund | None:
+        """Refund whatever is left on a payment (automatic refunds); None when nothing is left."""
+        payment = self.repo.payment(payment_id)
+        if payment is None or payment.status is not PaymentStatus.SUCCEEDED:
+            return None
+        if payment.amount.amount - payment.refunded.amount <= 0:
+            return None
+        return self.refund_payment(payment_id, None, reason, "system")
+
+    def admin_refund(self, order_id: str, body: RefundInput, by: str) -> Refund:
+        return self.refund_order(order_id, body.amount, body.reason, by)
+
+    # --- reconciliation -----------------------------------------------------------------------------------------
+
+    def reconcile(self, limit: int = 50) -> dict[str, str]:
+        """Payments pending for longer than a callback should take: ask the provider, and apply what it says as
+        if its callback had come (a lost callback settles here)."""
+        cutoff = self.clock() - timedelta(seconds=RECONCILE_AFTER_S)
+        outcomes: dict[str, str] = {}
+        for payment_id in self.repo.pending_before(cutoff, limit):
+            payment = self.repo.payment(payment_id)
+            if payment is None:
+                continue
+            try:
+                provider = self.gateway().get(payment.method)
+                result = provider.query(
+                    QueryRequest(payment_id=payment.payment_id, provider_reference=payment.provider_reference),
+                    self.transport,
+                )
+            except (ProviderError, Unprocessable) as exc:
+                outcomes[payment_id] = f"query failed: {exc}"
+                continue
+            if result.status is ProviderStatus.SUCCEEDED:
+                kind = EventKind.PAYMENT_SUCCEEDED
+            elif result.status in (ProviderStatus.FAILED, ProviderStatus.CANCELLED):
+                kind = EventKind.PAYMENT_FAILED
+            else:
+                outcomes[payment_id] = result.provider_status
+                continue
+            event = ProviderEvent(
+                provider=provider.name,
+                provider_event_id=f"query:{payment_id}:{kind.value}",
+                provider_event_type=f"query:{result.provider_status}",
+                kind=kind,
+                payment_id=payment_id,
+                provider_reference=result.provider_reference,
+                amount=result.amount,
+                occurred_at=self.clock(),
+            )
+            try:
+                outcomes[payment_id] = self.apply_event(payment.method, event)
+            except AppError as exc:
+                outcomes[payment_id] = exc.code
+        return outcomes
+
+
+def service() -> PaymentsService:
+    from functions.shared.aws import client
+    from functions.shared.settings import table_name
+
+    return PaymentsService(DynamoPaymentsRepository(client("dynamodb"), table_name("payments")))
