@@ -106,6 +106,9 @@ class DynamoPaymentsRepository:
     def idempotency(self, user_id: str, key: str) -> dict[str, Any] | None:
         return self._get(f"IDEMP#{user_id}#{key}", "IDEMP")
 
+    def idempotency_record(self, record: str) -> dict[str, Any] | None:
+        return self._get(f"IDEMP#{record}", "IDEMP")
+
     def start_payment(self, payment: Payment, user_id: str, key: str, request_hash: str, now_epoch: int) -> bool:
         """Record a new payment and its idempotency key together; False when the key was taken meanwhile."""
         idem = {

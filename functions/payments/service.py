@@ -262,8 +262,11 @@ class PaymentsService:
 
     # --- refunds ------------------------------------------------------------------------------------------------
 
-    def refund_payment(self, payment_id: str, amount: int | None, reason: str, by: str) -> Refund:
-        """Refund ``amount`` (everything left when None) of a succeeded payment, through its provider."""
+    def refund_payment(
+        self, payment_id: str, amount: int | None, reason: str, by: str, idem: tuple[str, str] | None = None
+    ) -> Refund:
+        """Refund ``amount`` (everything left when None) of a succeeded payment, through its provider. ``idem`` is
+        (idempotency record key, request hash), written in the refund's own transaction."""
         payment = self.repo.payment(payment_id)
         if payment is None:
             raise NotFound("no such payment", code="PAYMENT_NOT_FOUND")
@@ -285,7 +288,7 @@ class PaymentsService:
             created_at=moment,
             updated_at=moment,
         )
-        self.repo.start_refund(refund, payment, payment.amount.amount, None)
+        self.repo.start_refund(refund, payment, payment.amount.amount, idem)
         provider = self.gateway().get(payment.method)
         request = RefundRequest(
             refund_id=refund.refund_id,
@@ -344,7 +347,9 @@ class PaymentsService:
             return latest or refund
         return new
 
-    def refund_order(self, order_id: str, amount: int | None, reason: str, by: str) -> Refund:
+    def refund_order(
+        self, order_id: str, amount: int | None, reason: str, by: str, idem: tuple[str, str] | None = None
+    ) -> Refund:
         """Back office: refund an order's paid payment (all of what is left, or ``amount``)."""
         order = self.repo.order(order_id)
         if order is None:
@@ -353,7 +358,7 @@ class PaymentsService:
         if not paid:
             raise Conflict("the order has no captured payment to refund", code="ORDER_NOT_PAID")
         chosen = next((p for p in paid if p.payment_id == order.paid_by), paid[0])
-        return self.refund_payment(chosen.payment_id, amount, reason, by)
+        return self.refund_payment(chosen.payment_id, amount, reason, by, idem)
 
     def refund_in_full(self, payment_id: str, reason: str) -> Refund | None:
         """Refund whatever is left on a payment (automatic refunds); None when nothing is left."""
@@ -364,8 +369,31 @@ class PaymentsService:
             return None
         return self.refund_payment(payment_id, None, reason, "system")
 
-    def admin_refund(self, order_id: str, body: RefundInput, by: str) -> Refund:
-        return self.refund_order(order_id, body.amount, body.reason, by)
+    def admin_refund(self, order_id: str, body: RefundInput, by: str, key: str | None) -> tuple[Refund, bool]:
+        """A staff refund; with an Idempotency-Key, a retry returns the first refund (200) instead of a second."""
+        if key is None:
+            return self.refund_order(order_id, body.amount, body.reason, by), False
+        if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+            raise BadRequest("Idempotency-Key must be 8-128 of A-Z a-z 0-9 . _ : -", code="INVALID_IDEMPOTENCY_KEY")
+        record = f"staff:{by}#refund:{key}"
+        digest = _hash({"order_id": order_id, **body.model_dump(mode="json")})
+        for _attempt in range(2):
+            earlier = self.repo.idempotency_record(record)
+            if earlier:
+                if earlier.get("request_hash") != digest:
+                    raise Unprocessable(
+                        "this Idempotency-Key was used with another request", code="IDEMPOTENCY_KEY_REUSED"
+                    )
+                refund = self.repo.refund(str(earlier["refund_id"]))
+                if refund is None:
+                    raise Conflict("the earlier request is not finished", code="IDEMPOTENCY_IN_PROGRESS")
+                return refund, True
+            try:
+                return self.refund_order(order_id, body.amount, body.reason, by, (record, digest)), False
+            except Conflict:
+                if not self.repo.idempotency_record(record):
+                    raise
+        raise Conflict("try again", code="TRY_AGAIN")
 
     # --- reconciliation -----------------------------------------------------------------------------------------
 

@@ -205,3 +205,16 @@ def test_an_unreachable_provider_is_a_503_and_the_attempt_is_failed(api, placed,
     stripe.down = True
     r = pay(api, order)
     assert r.status == 503 and r.headers.get("Retry-After") == "1"
+
+
+def test_a_retried_refund_with_the_same_key_refunds_once(api, aws, placed, stripe):
+    order, _payment = paid_order(api, aws, placed, stripe)
+    path = f"/admin/orders/{order['order_id']}/refunds"
+    headers = {"Idempotency-Key": "refund-key-0001"}
+    first = api("POST", path, {"amount": 1000, "reason": "late"}, user=FULFILMENT, headers=headers)
+    again = api("POST", path, {"amount": 1000, "reason": "late"}, user=FULFILMENT, headers=headers)
+    assert first.status == 201 and again.status == 200
+    assert again.body["refund_id"] == first.body["refund_id"]
+    other = api("POST", path, {"amount": 2000, "reason": "late"}, user=FULFILMENT, headers=headers)
+    assert other.status == 422
+    assert [r["amount"] for r in stripe.refunds] == [1000]
