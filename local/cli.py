@@ -4,8 +4,10 @@ Configuration is by environment variable: ``PORT`` (gateway, default 3000), ``MO
 ``LOCAL_WORKERS`` (handler processes, default 4), ``LOCAL_POLL_SECONDS`` (queue/stream polling, default 0.5),
 ``LOCAL_SCHEDULE_SECONDS`` (run every schedule this often instead of its rate), ``LOCAL_SEED=0`` (no demo data),
 ``SHOP_ADMIN_EMAIL`` / ``SHOP_ADMIN_PASSWORD`` (the seeded admin), ``POWERTOOLS_LOG_LEVEL`` (the functions' log
-level, default WARNING). The shop settings the contexts declare, such as ``PAYMENT_WINDOW_SECONDS`` (how long an
-order waits for payment, default 900), are passed through to the functions.
+level, default WARNING), ``PAYMENT_SANDBOX_PORT`` (the payment sandbox, default: any free port),
+``LOCAL_PAYMENT_SANDBOX=0`` (no payment sandbox), ``SANDBOX_*`` (its keys, see :mod:`local.payment_sandbox`). The
+shop settings the contexts declare, such as ``PAYMENT_WINDOW_SECONDS`` (how long an order waits for payment, default
+900), are passed through to the functions.
 
 Exit status: 0 after Ctrl-C or SIGTERM, 1 if the platform cannot start (the message says why), 2 for bad settings.
 """
@@ -17,6 +19,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 from functions.checkout.model import payment_window_s
@@ -60,6 +63,21 @@ def _payment_window() -> str:
         return f"{os.environ.get('PAYMENT_WINDOW_SECONDS')!r} (not a number: checkouts will fail)"
 
 
+def _payment_lines(platform: LocalPlatform) -> list[str]:
+    sandbox = platform.payment_sandbox
+    if sandbox is None:
+        return ["  Payments   no sandbox (LOCAL_PAYMENT_SANDBOX=0)"]
+    try:
+        keys: Path | str = sandbox.keys_path.relative_to(Path.cwd())
+    except ValueError:
+        keys = sandbox.keys_path
+    stored = "in the payments secret" if platform.payment_secret_stored else "NOT stored: no payments secret declared"
+    return [
+        f"  Payments   sandbox {sandbox.url}  (Stripe /card, Alipay /alipay, WeChat Pay /wechat; config {stored})",
+        f"             keys {keys}; pay pages /card/pay/<pi_id>, /alipay/pay/<id>, /wechat/pay/<id>",
+    ]
+
+
 def _banner(platform: LocalPlatform, settings: Settings, summary: SeedSummary | None, elapsed_s: float) -> str:
     url = platform.url
     lines = [
@@ -85,6 +103,7 @@ def _banner(platform: LocalPlatform, settings: Settings, summary: SeedSummary | 
     else:
         lines.append("  Accounts   none, catalogue not seeded (LOCAL_SEED=0): sign up with POST /auth/signup")
     lines.append(f"  Checkout   unpaid orders are cancelled after {_payment_window()} (PAYMENT_WINDOW_SECONDS)")
+    lines += _payment_lines(platform)
     lines += [
         f"  AWS (moto) {platform.moto_endpoint}  (region us-east-1, any credentials; state is in memory)",
         f"  Workers    {settings.workers} handler processes",

@@ -151,7 +151,10 @@ class QueueSource(_Source):
     def step(self) -> bool:
         if not self._arn:
             attributes = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])
-            self._arn = attributes["Attributes"]["QueueArn"]
+            # A moto that is going away can answer without the attributes: try again at the next poll.
+            self._arn = str((attributes.get("Attributes") or {}).get("QueueArn") or "")
+            if not self._arn:
+                return False
         messages = self._receive()
         if not messages:
             return False

@@ -2,8 +2,10 @@
 
 :class:`LocalPlatform` is what ``python -m local`` runs for the shop's manifest, and what the platform's own tests
 run for small fake manifests. Start-up order is chosen for speed and for clear failures: the gateway binds its port
-first (a taken port fails at once), moto and the workers start in parallel, then the resources are created, the
-workers get the functions' environment, and only then are routes and consumers served.
+first (a taken port fails at once), moto and the workers start in parallel (the payment sandbox binds its port and
+loads its keys meanwhile), then the resources are created, the payment sandbox starts and its provider configuration
+is stored in the payments secret, the workers get the functions' environment, and only then are routes and consumers
+served.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from local.gateway import Gateway
 from local.logs import LogDelivery
 from local.moto_server import MotoServer, MotoStartError
 from local.openapi import merge
+from local.payment_sandbox import PaymentSandbox
 from local.pump import EventPump
 from local.resources import Created, create_all
 from local.workers import Invocation, WorkerPool
@@ -84,6 +87,8 @@ class Settings:
     prefix: str = "shop-local"
     warm_handlers: bool = True  # import every handler module in every worker at start-up
     log_level: str = "WARNING"  # POWERTOOLS_LOG_LEVEL of the functions
+    payment_sandbox: bool = True  # the local Stripe/Alipay/WeChat Pay (local.payment_sandbox)
+    payment_sandbox_port: int = 0  # 0: any free port
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -99,6 +104,8 @@ class Settings:
             admin_email=env.get("SHOP_ADMIN_EMAIL") or cls.admin_email,
             admin_password=env.get("SHOP_ADMIN_PASSWORD") or cls.admin_password,
             log_level=env.get("POWERTOOLS_LOG_LEVEL") or cls.log_level,
+            payment_sandbox=env.get("LOCAL_PAYMENT_SANDBOX", "1").strip().lower() not in ("0", "false", "no", "off"),
+            payment_sandbox_port=_int(env, "PAYMENT_SANDBOX_PORT", 0, 0),
         )
 
 
@@ -136,6 +143,8 @@ class LocalPlatform:
         self.pool: WorkerPool | None = None
         self.pump: EventPump | None = None
         self.log_delivery: LogDelivery | None = None
+        self.payment_sandbox: PaymentSandbox | None = None
+        self.payment_secret_stored = False  # the sandbox's provider config is in the payments secret
         self.session: EndpointSession | None = None
         self.created = Created()
         self._contexts = {f.name: platform.context_of(f).name for f in platform.functions}
@@ -164,12 +173,25 @@ class LocalPlatform:
         self.moto.launch()
         self.pool = WorkerPool(settings.workers)
         self.pool.start()
+        if settings.payment_sandbox:  # loads (or, the first time, makes) its keys while moto starts
+            try:
+                self.payment_sandbox = PaymentSandbox(settings.payment_sandbox_port, notify_base_url=self.gateway.url)
+            except OSError as exc:
+                raise StartupError(
+                    f"the payment sandbox cannot listen on 127.0.0.1:{settings.payment_sandbox_port}: "
+                    f"{exc.strerror or exc}; set PAYMENT_SANDBOX_PORT to another port (or 0)"
+                ) from exc
+            except ValueError as exc:
+                raise StartupError(f"payment sandbox: {exc}") from exc
         try:
             endpoint = self.moto.wait_ready()
         except MotoStartError as exc:
             raise StartupError(str(exc)) from exc
         self.session = EndpointSession(endpoint)
         self.created = create_all(self.platform, prefix=settings.prefix, session=self.session)
+        if self.payment_sandbox is not None:
+            self.payment_sandbox.start()
+            self._store_payment_config(self.payment_sandbox)
         warm = sorted({f.module for f in self.platform.functions}) if settings.warm_handlers else []
         self.pool.configure(self.function_env(), warm)
         verifier = CognitoVerifier.for_user_pool(
@@ -184,6 +206,15 @@ class LocalPlatform:
         self.log_delivery.start()
         self.gateway.attach(self.invoke_route, verifier, self.openapi)
 
+    def _store_payment_config(self, sandbox: PaymentSandbox) -> None:
+        """The sandbox's keys and URLs become the payments secret's value, as the operator sets it in AWS."""
+        arn = self.created.env.get("PAYMENTS_SECRET_ARN")
+        if arn is None or self.session is None:
+            log.warning("the platform declares no payments secret: the payment sandbox's configuration is not stored")
+            return
+        self.session.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=sandbox.config_json())
+        self.payment_secret_stored = True
+
     def mark_ready(self) -> None:
         if self.gateway is not None:
             self.gateway.ready = True
@@ -195,6 +226,7 @@ class LocalPlatform:
             ("event pump", self.pump, lambda p: p.stop()),
             ("log delivery", self.log_delivery, lambda d: d.stop()),
             ("workers", self.pool, lambda p: p.close()),
+            ("payment sandbox", self.payment_sandbox, lambda s: s.stop()),
             ("moto", self.moto, lambda m: m.stop()),
         )
         for name, part, stop in steps:
@@ -208,6 +240,7 @@ class LocalPlatform:
         self.pump = None
         self.log_delivery = None
         self.pool = None
+        self.payment_sandbox = None
         self.moto = None
 
     def __enter__(self) -> LocalPlatform:
