@@ -36,6 +36,7 @@ class RunningPlatform:
     url: str
     process: subprocess.Popen[bytes]
     output: Path
+    sandbox_url: str = ""  # the local payment providers (local.payment_sandbox)
 
     def log(self) -> str:
         return self.output.read_text(encoding="utf-8", errors="replace")
@@ -49,16 +50,21 @@ def platform_env(**overrides: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
-    port, moto_port = free_port(), free_port()
+    port, moto_port, sandbox_port = free_port(), free_port(), free_port()
     output = tmp_path_factory.mktemp("platform") / "output.log"
     env = platform_env(
-        PORT=str(port), MOTO_PORT=str(moto_port), LOCAL_WORKERS="2", PAYMENT_WINDOW_SECONDS=str(PAYMENT_WINDOW_S)
+        PORT=str(port),
+        MOTO_PORT=str(moto_port),
+        PAYMENT_SANDBOX_PORT=str(sandbox_port),
+        PAYMENT_SANDBOX_KEYS_FILE=str(output.parent / "payment-sandbox.json"),
+        LOCAL_WORKERS="2",
+        PAYMENT_WINDOW_SECONDS=str(PAYMENT_WINDOW_S),
     )
     with output.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "local"], cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT
         )
-    running = RunningPlatform(f"http://127.0.0.1:{port}", process, output)
+    running = RunningPlatform(f"http://127.0.0.1:{port}", process, output, f"http://127.0.0.1:{sandbox_port}")
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
