@@ -682,7 +682,7 @@ class PaymentSandbox:
                 "app_private_key": keys["alipay_app_private_key"],
                 "alipay_public_key": _public_pem(keys.alipay_key.public_key()),
                 "gateway": f"{self.url}/alipay/gateway.do",
-                "product": "precreate",
+                "product": "page",  # a redirect to the pay page, as the issue asks (precreate: a QR code)
             },
             "wechat_pay": {
                 "mchid": keys["wechat_mchid"],

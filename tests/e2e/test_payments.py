@@ -80,12 +80,15 @@ def pay_in_sandbox(sandbox: str, started: dict[str, Any], approve: bool = True, 
         )
         assert r.status_code == (200 if approve else 402), r.text
     else:
-        assert action["kind"] == "qr_code"
-        r = requests.post(
-            f"{action['qr_code_url']}/{'approve' if approve else 'decline'}{query}",
-            headers={"Accept": "application/json"},
-            timeout=30,
-        )
+        if action["kind"] == "redirect":  # Alipay page pay: the browser goes to the signed gateway URL
+            hop = requests.get(action["redirect_url"], allow_redirects=False, timeout=30)
+            assert hop.status_code == 302, hop.text
+            page = f"{sandbox}{hop.headers['Location']}"
+        else:
+            assert action["kind"] == "qr_code"  # WeChat Native: the QR code's URL is the pay page
+            page = action["qr_code_url"]
+        verb = "approve" if approve else "decline"
+        r = requests.post(f"{page}/{verb}{query}", headers={"Accept": "application/json"}, timeout=30)
         assert r.status_code == 200, r.text
 
 
