@@ -527,7 +527,7 @@ def audit(api: Http, admin: str, sale: Sale, since: str, attempts: Sequence[Atte
     for order, line in at_sale_price:
         units_by_shopper[order["user_id"]] += int(line["quantity"])
     units_from_orders = sum(units_by_shopper.values())
-    promotions = api.expect(200, "GET", "/promotions?limit=100")["items"]
+    promotions = api.expect(200, "GET", "/promotions?limit=20")["items"]
     promotion = next((p for p in promotions if p["promotion_id"] == sale.promotion_id), None)
     remaining = int(promotion["remaining"]) if promotion and promotion.get("remaining") is not None else None
     inventory = api.expect(200, "GET", f"/admin/inventory/{sale.sku}", token=admin)
