@@ -668,15 +668,14 @@ def capacity_lines(c: dict[str, Any], units: int, peak: int, width: int = 116) -
         " and new items (the order, its idempotency record, the outbox event) that no other order touches.",
         "Caveats from the key design (DynamoDB serves 1,000 WCU/s and 3,000 RCU/s per partition; a write inside a"
         f" transaction costs {TRANSACTION_WRITE_COST} WCU):",
-        "- every shard (PROMO#<id> / SHARD#k) and every shopper's counter (PROMO#<id> / USER#<user>) share one"
-        " partition key: until DynamoDB splits that partition for heat, each order writes 2 items there, i.e."
-        f" {c['one_partition_orders_per_second']} orders/s for the whole sale. N x {per_shard} needs the shard number"
-        " in the partition key (PROMO#<id>#<k>) and the counters under another one.",
+        "- each shard (PROMO#<id>#SHARD#<k>) and each shopper's counter (PROMO#<id>#USER#<user>) has a partition"
+        " key of its own, so the shards do not share one partition's write budget (had they shared one, the sale"
+        f" would top out near {c['one_partition_orders_per_second']} orders/s until DynamoDB split it for heat).",
         f"- every attempt, sold out or not, reads all {n} shard(s) twice (cart pricing, eventually consistent;"
-        f" checkout, consistent): {c['attempt_rcu_on_sale_partition']:g} RCU on the sale's partition, at most"
-        f" {c['attempts_per_second_sale_partition_reads']:,} attempts/s while the shards share it; even on partitions"
-        f" of their own each shard is read by every attempt: {c['attempts_per_second_per_shard_item_reads']:,}"
-        " attempts/s whatever N is.",
+        f" checkout, consistent), and each shard is read by every attempt:"
+        f" {c['attempts_per_second_per_shard_item_reads']:,} attempts/s whatever N is.",
+        "- every new order also writes the shop-wide order index partitions (STATUS#pending_payment, ORDERS#<month>):"
+        " a few hundred to 1,000 orders/s for the whole shop until those index keys are sharded.",
         f"- the SKU's record and stock (SKU#<sku>) take {c['attempt_rcu_on_sku_partition']:g} RCU per attempt: at most"
         f" {c['attempts_per_second_sku_partition_reads']:,} attempts/s whatever N is.",
     ]
