@@ -47,13 +47,22 @@ import random
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from functions.checkout.model import Coupon, Order, Promotion, PromotionRef, SkuInfo, Stock, StoredCart
-from functions.shared.dynamo import cancellation_reasons, from_item, is_cancelled, is_condition_failure, to_item, value
+from functions.shared.dynamo import (
+    cancellation_reasons,
+    from_item,
+    is_cancelled,
+    is_condition_failure,
+    sortable,
+    to_item,
+    transact,
+    value,
+)
 from functions.shared.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 from functions.shared.events import DomainEvent
 from functions.shared.outbox import outbox_put
@@ -544,13 +553,7 @@ class DynamoCheckoutRepository:
             },
             outbox_put(self._table, event),
         ]
-        try:
-            self._ddb.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if is_cancelled(exc):
-                return False
-            raise
-        return True
+        return transact(self._ddb, items)
 
     def publish(self, event: DomainEvent) -> None:
         """An event with no state change of its own (written to the outbox alone)."""
@@ -629,13 +632,7 @@ class DynamoCheckoutRepository:
                     }
                 )
         items.append(outbox_put(self._table, r.event))
-        try:
-            self._ddb.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if is_cancelled(exc):
-                return False
-            raise
-        return True
+        return transact(self._ddb, items)
 
     def _query(self, **kwargs: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         response = self._ddb.query(TableName=self._table, **kwargs)
@@ -902,9 +899,3 @@ def allocate(shards: dict[int, int], quantity: int) -> list[tuple[int, int]] | N
         if need == 0:
             break
     return taken
-
-
-def sortable(moment: datetime) -> str:
-    """One fixed UTC format for every time in a sort key, so string order is time order whatever the input zone."""
-    utc = moment.astimezone(UTC)
-    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")  # %Y is not zero-padded on every platform

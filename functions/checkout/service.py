@@ -62,9 +62,9 @@ from functions.checkout.repository import (
     coupon_key,
     idem_key,
     sku_key,
-    sortable,
 )
 from functions.shared import cursor
+from functions.shared.dynamo import sortable
 from functions.shared.errors import AppError, BadRequest, Conflict, NotFound, Unprocessable
 from functions.shared.events import utcnow
 from functions.shared.ids import prefixed

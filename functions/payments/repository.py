@@ -21,24 +21,19 @@ what it captured (``refunded + :amount <= :captured`` on the payment item, in th
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from functions.payments.model import OrderFacts, Payment, PaymentStatus, Refund
-from functions.shared.dynamo import from_item, is_cancelled, is_condition_failure, to_item, value
+from functions.shared.dynamo import from_item, is_condition_failure, sortable, to_item, transact, value
 from functions.shared.errors import Conflict
 from functions.shared.events import DomainEvent
 from functions.shared.outbox import outbox_put
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 _INTERNAL = {"pk", "sk", "order_pk", "order_sk", "status_pk", "status_sk", "expires_at", "request_hash"}
-
-
-def sortable(moment: datetime) -> str:
-    utc = moment.astimezone(UTC)
-    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
@@ -59,13 +54,7 @@ class DynamoPaymentsRepository:
         return from_item(item) if item else None
 
     def _transact(self, items: list[dict[str, Any]]) -> bool:
-        try:
-            self._ddb.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if is_cancelled(exc):
-                return False
-            raise
-        return True
+        return transact(self._ddb, items)
 
     # --- the order projection -----------------------------------------------------------------------------------
 

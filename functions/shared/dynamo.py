@@ -6,6 +6,7 @@ decimals become ``int``. A float never goes in: the serializer refuses it, which
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -50,3 +51,22 @@ def is_condition_failure(exc: ClientError) -> bool:
 
 def is_cancelled(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "TransactionCanceledException"
+
+
+def transact(client: Any, items: list[dict[str, Any]]) -> bool:
+    """``TransactWriteItems``; False when DynamoDB cancelled it (a condition failed or it conflicted), so the caller
+    re-reads and decides. Any other error propagates."""
+    try:
+        client.transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if is_cancelled(exc):
+            return False
+        raise
+    return True
+
+
+def sortable(moment: datetime) -> str:
+    """One fixed UTC format for every time in a sort key, so string order is time order whatever the input zone
+    (``%Y`` is not zero-padded on every platform, so the year is formatted by hand)."""
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")
