@@ -674,8 +674,8 @@ def capacity_lines(c: dict[str, Any], units: int, peak: int, width: int = 116) -
         f"- every attempt, sold out or not, reads all {n} shard(s) twice (cart pricing, eventually consistent;"
         f" checkout, consistent), and each shard is read by every attempt:"
         f" {c['attempts_per_second_per_shard_item_reads']:,} attempts/s whatever N is.",
-        "- every new order also writes the shop-wide order index partitions (STATUS#pending_payment, ORDERS#<month>):"
-        " a few hundred to 1,000 orders/s for the whole shop until those index keys are sharded.",
+        "- every new order also writes the shop-wide order index partitions (STATUS#pending_payment#<s>,"
+        " ORDERS#<month>#<s>), spread over 8 shards: a few thousand orders/s for the whole shop.",
         f"- the SKU's record and stock (SKU#<sku>) take {c['attempt_rcu_on_sku_partition']:g} RCU per attempt: at most"
         f" {c['attempts_per_second_sku_partition_reads']:,} attempts/s whatever N is.",
     ]

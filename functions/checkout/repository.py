@@ -12,8 +12,9 @@ product's SKUs             ``PRODUCT#<id>``             ``SKUS``; which SKUs a p
 cart                       ``CART#U#<user>`` /          ``CART``; lines (SKU, quantity) and a version; guest carts
                            ``CART#G#<token>``           expire by TTL after 30 days
 order                      ``ORDER#<id>``               ``ORDER``; the whole order. GSIs: ``by_user`` (``USER#<id>``,
-                                                        newest first), ``by_status`` (``STATUS#<status>``, by time),
-                                                        ``by_kind`` (``ORDERS#<yyyy-mm>``, by time)
+                                                        newest first), ``by_status`` (``STATUS#<status>#<s>``, by
+                                                        time), ``by_kind`` (``ORDERS#<yyyy-mm>#<s>``, by time); ``s``
+                                                        is one of ORDER_INDEX_SHARDS, from the order id
 idempotency record         ``IDEMP#<user>#<key>``       ``IDEMP``; request hash and order id, written in the order's
                                                         own transaction; expires after 24 h
 coupon                     ``COUPON#<CODE>``            ``COUPON``; definition and ``used``; ``by_kind`` ``COUPON``
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,6 +70,10 @@ from functions.shared.events import DomainEvent
 from functions.shared.outbox import outbox_put
 
 MAX_TRANSACTION_ITEMS = 100
+# Every new order writes the shop-wide index partitions STATUS#<status> and ORDERS#<month>; spread over shards (a
+# suffix from the order id) they take ORDER_INDEX_SHARDS x a partition's ~1,000 WCU/s, and a back-office list reads
+# each shard's newest page and merges them.
+ORDER_INDEX_SHARDS = 8
 BATCH_GET_MAX = 100
 BATCH_GET_ATTEMPTS = 6
 GUEST_CART_TTL_S = 30 * 24 * 3600
@@ -409,13 +415,14 @@ class DynamoCheckoutRepository:
     def _order_item(order: Order) -> dict[str, Any]:
         data = order.model_dump(mode="json")
         created = sortable(order.created_at)
+        shard = index_shard(order.order_id)
         list_sk = f"{created}#{order.order_id}"
         data.update(
             user_pk=f"USER#{order.user_id}",
             user_sk=list_sk,
-            status_pk=f"STATUS#{order.status.value}",
+            status_pk=f"STATUS#{order.status.value}#{shard}",
             list_sk=list_sk,
-            kind_pk=f"ORDERS#{created[:7]}",
+            kind_pk=f"ORDERS#{created[:7]}#{shard}",
             kind_sk=list_sk,
         )
         return {**order_key(order.order_id), **to_item(data)}
@@ -654,33 +661,49 @@ class DynamoCheckoutRepository:
         return [Order.model_validate(_strip(i)) for i in items], last
 
     def orders_in(
-        self, partition: tuple[str, str], low: str, high: str, limit: int, start: dict[str, Any] | None
-    ) -> tuple[list[Order], dict[str, Any] | None]:
-        """Orders of one status (``by_status``) or month (``by_kind``), newest first, created in [low, high]."""
+        self, partition: tuple[str, str], low: str, high: str, limit: int, before: str | None
+    ) -> tuple[list[Order], str | None]:
+        """Orders of one status (``by_status``) or month (``by_kind``), newest first, created in [low, high] and
+        (keyset paging) listed before ``before``. The partition is written in ORDER_INDEX_SHARDS shards, so this
+        reads each shard's newest ``limit`` and merges them. Returns the page and the key to continue before."""
         index, pk = partition
         key_attr, sort_attr = ("status_pk", "list_sk") if index == "by_status" else ("kind_pk", "kind_sk")
-        kwargs: dict[str, Any] = {
-            "IndexName": index,
-            "KeyConditionExpression": f"{key_attr} = :p AND {sort_attr} BETWEEN :lo AND :hi",
-            "ExpressionAttributeValues": {":p": value(pk), ":lo": value(low), ":hi": value(high)},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        items, last = self._query(**kwargs)
-        return [Order.model_validate(_strip(i)) for i in items], last
+        top = min(high, before) if before else high
+        found: list[dict[str, Any]] = []
+        more = False
+        for shard in range(ORDER_INDEX_SHARDS):
+            items, last = self._query(
+                IndexName=index,
+                KeyConditionExpression=f"{key_attr} = :p AND {sort_attr} BETWEEN :lo AND :hi",
+                ExpressionAttributeValues={":p": value(f"{pk}#{shard}"), ":lo": value(low), ":hi": value(top)},
+                ScanIndexForward=False,
+                Limit=limit + 1,  # one more: the bound itself is inclusive and is dropped below
+            )
+            kept = [i for i in items if i[sort_attr] != before]
+            more = more or last is not None or len(kept) > limit
+            found += kept
+        found.sort(key=lambda i: str(i[sort_attr]), reverse=True)
+        page = found[:limit]
+        more = more or len(found) > limit
+        next_before = str(page[-1][sort_attr]) if page and more else None
+        return [Order.model_validate(_strip(i)) for i in page], next_before
 
     def pending_created_before(self, moment: datetime, limit: int) -> list[str]:
         """Ids of orders still waiting for payment that were placed before ``moment``, oldest first."""
-        items, _ = self._query(
-            IndexName="by_status",
-            KeyConditionExpression="status_pk = :p AND list_sk < :t",
-            ExpressionAttributeValues={":p": value("STATUS#pending_payment"), ":t": value(sortable(moment))},
-            ProjectionExpression="order_id",
-            Limit=limit,
-        )
-        return [str(i["order_id"]) for i in items]
+        found: list[tuple[str, str]] = []
+        for shard in range(ORDER_INDEX_SHARDS):
+            items, _ = self._query(
+                IndexName="by_status",
+                KeyConditionExpression="status_pk = :p AND list_sk < :t",
+                ExpressionAttributeValues={
+                    ":p": value(f"STATUS#pending_payment#{shard}"),
+                    ":t": value(sortable(moment)),
+                },
+                ProjectionExpression="order_id, list_sk",
+                Limit=limit,
+            )
+            found += [(str(i["list_sk"]), str(i["order_id"])) for i in items]
+        return [order_id for _sk, order_id in sorted(found)[:limit]]
 
     # --- coupons ----------------------------------------------------------------------------------------------------
 
@@ -878,6 +901,11 @@ class DynamoCheckoutRepository:
                 return None
             raise
         return leftover
+
+
+def index_shard(order_id: str) -> int:
+    """Which shard of the shop-wide order index partitions an order is listed in (stable: from its id)."""
+    return zlib.crc32(order_id.encode()) % ORDER_INDEX_SHARDS
 
 
 def allocate(shards: dict[int, int], quantity: int) -> list[tuple[int, int]] | None:

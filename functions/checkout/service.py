@@ -390,24 +390,24 @@ class CheckoutService:
                 raise Unprocessable(f"ask for at most {MAX_ADMIN_RANGE_DAYS} days at a time", code="RANGE_TOO_LONG")
             low, high = sortable(start), sortable(end) + "~"
 
-        def next_page(month: str | None, key: dict[str, Any] | None) -> str | None:
-            return cursor.encode({"m": month, "k": key, "l": low, "h": high}, fp)
+        def next_page(month: str | None, before: str | None) -> str | None:
+            return cursor.encode({"m": month, "b": before, "l": low, "h": high}, fp)
 
         if status is not None:
-            start_key = position.get("k") if position else None
-            items, last = self.repo.orders_in(("by_status", f"STATUS#{status.value}"), low, high, limit, start_key)
+            before = position.get("b") if position else None
+            items, last = self.repo.orders_in(("by_status", f"STATUS#{status.value}"), low, high, limit, before)
             return OrderPage(items=items, next_cursor=next_page(None, last) if last else None)
-        # No status: walk the month partitions from the newest, carrying (month, key) in the cursor.
+        # No status: walk the month partitions from the newest, carrying (month, last key) in the cursor.
         months = _months_between(_parse_sortable(low), _parse_sortable(high.rstrip("~")))
         month = str(position["m"]) if position and position.get("m") else months[0]
         if month not in months:
             raise BadRequest("cursor is invalid or belongs to another query", code="INVALID_CURSOR")
-        key = position.get("k") if position else None
+        before = position.get("b") if position else None
         found: list[Order] = []
         for m in months[months.index(month) :]:
-            items, last = self.repo.orders_in(("by_kind", f"ORDERS#{m}"), low, high, limit - len(found), key)
+            items, last = self.repo.orders_in(("by_kind", f"ORDERS#{m}"), low, high, limit - len(found), before)
             found += items
-            key = None
+            before = None
             if last:
                 return OrderPage(items=found, next_cursor=next_page(m, last))
             if len(found) >= limit:

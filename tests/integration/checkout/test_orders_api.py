@@ -98,3 +98,26 @@ def test_back_office_order_routes_refuse_shoppers_and_other_staff(api):
     backwards = {"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}
     assert api("GET", "/admin/orders", user=FULFILMENT, query=backwards).status == 422
     assert api("GET", "/admin/orders", user=FULFILMENT, query={"status": "lost"}).status == 422
+
+
+def test_back_office_pages_walk_every_index_shard_newest_first_without_gaps(api, product):
+    from functions.checkout.repository import ORDER_INDEX_SHARDS, index_shard
+
+    product({"ADM-PAGE": 1000}, stock=20)
+    placed = [place(api, SHOPPER, "ADM-PAGE")["order_id"] for _ in range(7)]
+    assert len({index_shard(o) for o in placed}) > 1 and ORDER_INDEX_SHARDS > 1  # spread over several shards
+    for query in ({}, {"status": "pending_payment"}):
+        seen, cursor = [], None
+        while True:
+            page = api(
+                "GET",
+                "/admin/orders",
+                user=FULFILMENT,
+                query={**query, "limit": 3, **({"cursor": cursor} if cursor else {})},
+            )
+            assert page.status == 200, page.body
+            seen += [o["order_id"] for o in page.body["items"]]
+            cursor = page.body["next_cursor"]
+            if not cursor:
+                break
+        assert seen == placed[::-1], query
