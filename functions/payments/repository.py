@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.payments.model import OrderFacts, Payment, PaymentStatus, Refund
+from functions.payments.model import OrderFacts, Payment, PaymentStatus, Refund, RefundStatus
 from functions.shared.dynamo import from_item, is_condition_failure, sortable, to_item, transact, value
 from functions.shared.errors import Conflict
 from functions.shared.events import DomainEvent
@@ -185,6 +185,17 @@ class DynamoPaymentsRepository:
         )
         return [str(from_item(i)["payment_id"]) for i in response.get("Items", [])]
 
+    def pending_refunds_before(self, moment: datetime, limit: int) -> list[str]:
+        response = self._ddb.query(
+            TableName=self._table,
+            IndexName="by_status",
+            KeyConditionExpression="status_pk = :p AND status_sk < :t",
+            ExpressionAttributeValues={":p": value("REFUND_PENDING"), ":t": value(sortable(moment))},
+            ProjectionExpression="refund_id",
+            Limit=limit,
+        )
+        return [str(from_item(i)["refund_id"]) for i in response.get("Items", [])]
+
     # --- refunds ------------------------------------------------------------------------------------------------
 
     def refund(self, refund_id: str) -> Refund | None:
@@ -194,6 +205,8 @@ class DynamoPaymentsRepository:
     def _refund_item(self, refund: Refund) -> dict[str, Any]:
         data = refund.model_dump(mode="json")
         data.update(order_pk=f"ORDER#{refund.order_id}", order_sk=f"{sortable(refund.created_at)}#R#{refund.refund_id}")
+        if refund.status is RefundStatus.PENDING:  # the reconciliation's worklist of refunds to ask about again
+            data.update(status_pk="REFUND_PENDING", status_sk=f"{sortable(refund.created_at)}#{refund.refund_id}")
         return {**_key(f"REFUND#{refund.refund_id}", "REFUND"), **to_item(data)}
 
     def start_refund(self, refund: Refund, payment: Payment, captured: int, idem: tuple[str, str] | None) -> None:

@@ -42,6 +42,7 @@ from functions.shared.money import Money
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,128}$"
 RECONCILE_AFTER_S = 180
+ABANDONED_AFTER_S = 600  # past the order's payment window: an unpaid attempt leaves the worklist
 ATTEMPTS = 4
 
 
@@ -117,6 +118,8 @@ class PaymentsService:
             raise NotFound("no such order", code="ORDER_NOT_FOUND")
         if order.status != "pending_payment":
             raise Conflict(f"the order is {order.status}, not waiting for payment", code="ORDER_NOT_PAYABLE")
+        if order.total.amount <= 0:
+            raise Conflict("this order has nothing to pay", code="NOTHING_TO_PAY")
         provider = self.gateway().get(body.method)
         moment = self.clock()
         payment = Payment(
@@ -130,27 +133,33 @@ class PaymentsService:
             created_at=moment,
             updated_at=moment,
         )
+        try:  # built before anything is written: a request the provider cannot take changes nothing
+            request = CreateIntentRequest(
+                payment_id=payment.payment_id,
+                order_id=order_id,
+                amount=order.total,
+                description=f"Order {order_id}",
+                notify_url=self.gateway().notify_url(body.method),
+                expires_at=order.payment_due_at,
+            )
+        except ValueError as exc:
+            raise ServiceUnavailable("payments are not configured for this method yet") from exc
         if not self.repo.start_payment(payment, user_id, key, digest, int(moment.timestamp())):
             earlier = self.repo.idempotency(user_id, key)
             if earlier:
                 return self._replay(earlier, digest), True
             raise Conflict("try again", code="TRY_AGAIN")
-        request = CreateIntentRequest(
-            payment_id=payment.payment_id,
-            order_id=order_id,
-            amount=order.total,
-            description=f"Order {order_id}",
-            notify_url=self.gateway().notify_url(body.method),
-            expires_at=order.payment_due_at,
-        )
         try:
             result = provider.create_intent(request, self.transport)
-        except ProviderError as exc:
+        except Exception as exc:  # the provider's refusal, an unreachable provider or an answer we cannot read
+            code = exc.code if isinstance(exc, ProviderError) else "BAD_RESPONSE"
             failed = payment.model_copy(
-                update={"status": PaymentStatus.FAILED, "failure": exc.code, "version": 2, "updated_at": self.clock()}
+                update={"status": PaymentStatus.FAILED, "failure": code, "version": 2, "updated_at": self.clock()}
             )
             self.repo.save_payment(payment, failed)
-            raise ServiceUnavailable(f"the payment provider could not be reached ({exc.code}); try again") from exc
+            raise ServiceUnavailable(
+                f"the payment provider could not take the payment ({code}); try again with a new Idempotency-Key"
+            ) from exc
         pending = payment.model_copy(
             update={
                 "status": PaymentStatus.PENDING,
@@ -167,8 +176,10 @@ class PaymentsService:
         if earlier.get("request_hash") != digest:
             raise Unprocessable("this Idempotency-Key was used with another request", code="IDEMPOTENCY_KEY_REUSED")
         payment = self.repo.payment(str(earlier["payment_id"]))
-        if payment is None:
-            raise Conflict("the earlier request is not finished", code="IDEMPOTENCY_IN_PROGRESS")
+        if payment is None or payment.status is PaymentStatus.CREATING:
+            raise Conflict(
+                "the earlier request is not finished", code="IDEMPOTENCY_IN_PROGRESS", headers={"Retry-After": "1"}
+            )
         return PaymentIntentResponse(payment=payment, next_action=payment.next_action)
 
     def payments_of(self, user_id: str | None, order_id: str) -> list[Payment]:
@@ -257,7 +268,10 @@ class PaymentsService:
             self.repo.mark_event(method, event.provider_event_id)
             return "already settled"
         succeeded = event.kind is EventKind.REFUND_SUCCEEDED
-        self._finish_refund(refund, succeeded, event.provider_refund_reference, (method, event.provider_event_id))
+        marker = (method, event.provider_event_id)
+        done = self._finish_refund(refund, succeeded, event.provider_refund_reference, marker)
+        if done.status is RefundStatus.PENDING:  # the write lost a race: not durable, so not acknowledged
+            raise Conflict("the refund is changing; the provider will retry", code="TRY_AGAIN")
         return "refund " + ("succeeded" if succeeded else "failed")
 
     # --- refunds ------------------------------------------------------------------------------------------------
@@ -289,6 +303,12 @@ class PaymentsService:
             updated_at=moment,
         )
         self.repo.start_refund(refund, payment, payment.amount.amount, idem)
+        return self._send_refund(refund, payment)
+
+    def _send_refund(self, refund: Refund, payment: Payment) -> Refund:
+        """Ask the provider (again: it de-duplicates on our refund id). Only an explicit answer settles the refund;
+        an error or an answer we cannot read leaves it pending for the reconciliation to ask again, because the
+        provider may have paid it out (giving the amount back then could refund twice)."""
         provider = self.gateway().get(payment.method)
         request = RefundRequest(
             refund_id=refund.refund_id,
@@ -296,15 +316,13 @@ class PaymentsService:
             provider_reference=payment.provider_reference,
             amount=refund.amount,
             payment_amount=payment.amount,
-            reason=reason[:80],
+            reason=refund.reason[:80],
             notify_url=self.gateway().notify_url(payment.method),
         )
         try:
             result = provider.refund(request, self.transport)
-        except ProviderError as exc:
-            if exc.retryable:
-                return refund  # stays pending; the reconciliation asks again
-            return self._finish_refund(refund, False, None, None)
+        except Exception:  # any failure: the refund stays pending and is asked about again
+            return refund
         if result.status.value in ("succeeded", "failed"):
             return self._finish_refund(
                 refund, result.status.value == "succeeded", result.provider_refund_reference, None
@@ -404,8 +422,8 @@ class PaymentsService:
         outcomes: dict[str, str] = {}
         for payment_id in self.repo.pending_before(cutoff, limit):
             payment = self.repo.payment(payment_id)
-            if payment is None:
-                continue
+            if payment is None or payment.status not in (PaymentStatus.CREATING, PaymentStatus.PENDING):
+                continue  # the index is eventually consistent: settled meanwhile
             try:
                 provider = self.gateway().get(payment.method)
                 result = provider.query(
@@ -417,10 +435,15 @@ class PaymentsService:
                 continue
             if result.status is ProviderStatus.SUCCEEDED:
                 kind = EventKind.PAYMENT_SUCCEEDED
-            elif result.status in (ProviderStatus.FAILED, ProviderStatus.CANCELLED):
+            elif result.status in (ProviderStatus.FAILED, ProviderStatus.CANCELLED) or self._abandoned(payment):
+                # Declined, closed, or not paid long after the order stopped waiting: off the worklist (a late
+                # success still counts: a failed payment can still succeed, and is then refunded if unwanted).
                 kind = EventKind.PAYMENT_FAILED
             else:
                 outcomes[payment_id] = result.provider_status
+                continue
+            if kind is EventKind.PAYMENT_SUCCEEDED and result.amount is None:
+                outcomes[payment_id] = "succeeded without an amount: left for a person"
                 continue
             event = ProviderEvent(
                 provider=provider.name,
@@ -436,7 +459,23 @@ class PaymentsService:
                 outcomes[payment_id] = self.apply_event(payment.method, event)
             except AppError as exc:
                 outcomes[payment_id] = exc.code
+        for refund_id in self.repo.pending_refunds_before(cutoff, limit):
+            refund = self.repo.refund(refund_id)
+            payment = self.repo.payment(refund.payment_id) if refund else None
+            if refund is None or payment is None or refund.status is not RefundStatus.PENDING:
+                continue
+            outcomes[refund_id] = self._send_refund(refund, payment).status.value
         return outcomes
+
+    def _abandoned(self, payment: Payment) -> bool:
+        """An attempt nobody will pay any more: its order is no longer waiting, or its window ended long ago."""
+        order = self.repo.order(payment.order_id)
+        if order is None:
+            return False
+        if order.status != "pending_payment":
+            return True
+        due = order.payment_due_at
+        return due is not None and self.clock() > due + timedelta(seconds=ABANDONED_AFTER_S)
 
 
 def service() -> PaymentsService:

@@ -218,3 +218,54 @@ def test_a_retried_refund_with_the_same_key_refunds_once(api, aws, placed, strip
     other = api("POST", path, {"amount": 2000, "reason": "late"}, user=FULFILMENT, headers=headers)
     assert other.status == 422
     assert [r["amount"] for r in stripe.refunds] == [1000]
+
+
+def test_a_refund_the_provider_did_not_answer_stays_pending_and_is_sent_again_later(
+    api, aws, placed, stripe, monkeypatch
+):
+    from functions.payments.handlers import reconcile
+
+    order, _payment = paid_order(api, aws, placed, stripe)
+    stripe.down = True
+    r = api("POST", f"/admin/orders/{order['order_id']}/refunds", {"reason": "lost parcel"}, user=FULFILMENT)
+    assert r.status == 201 and r.body["status"] == "pending"
+    stripe.down = False
+    later = utcnow() + timedelta(minutes=4)
+    monkeypatch.setattr("functions.payments.service.now", lambda: later)
+    done = reconcile.handler({}, LambdaContext("ReconcilePayments"))["reconciled"]
+    assert done == {r.body["refund_id"]: "succeeded"}
+    assert [x["amount"] for x in stripe.refunds] == [30000]
+    assert reconcile.handler({}, LambdaContext("ReconcilePayments")) == {"reconciled": {}}
+
+
+def test_an_abandoned_attempt_leaves_the_reconciliation_worklist(api, aws, placed, stripe, monkeypatch):
+    from functions.payments.handlers import reconcile
+
+    order = placed()
+    payment = pay(api, order).body["payment"]  # never paid
+    api("POST", f"/orders/{order['order_id']}/cancel", {}, user=SHOPPER)
+    for cancelled in outbox(aws, "CHECKOUT_TABLE_NAME", "OrderCancelled"):
+        to_payments("OrderCancelled", cancelled)
+    later = utcnow() + timedelta(minutes=4)
+    monkeypatch.setattr("functions.payments.service.now", lambda: later)
+    assert reconcile.handler({}, LambdaContext("ReconcilePayments")) == {
+        "reconciled": {payment["payment_id"]: "failed"}
+    }
+    assert reconcile.handler({}, LambdaContext("ReconcilePayments")) == {"reconciled": {}}
+
+
+def test_an_order_with_nothing_to_pay_is_refused_before_anything_is_written(api, placed, stripe, aws):
+    import boto3
+
+    order = placed()
+    boto3.client("dynamodb").update_item(
+        TableName=aws.env["PAYMENTS_TABLE_NAME"],
+        Key={"pk": {"S": f"ORDER#{order['order_id']}"}, "sk": {"S": "ORDER"}},
+        UpdateExpression="SET #t.amount = :z",
+        ExpressionAttributeNames={"#t": "total"},
+        ExpressionAttributeValues={":z": {"N": "0"}},
+    )
+    r = pay(api, order, key="zero-total-01")
+    assert r.status == 409 and r.body["error"]["code"] == "NOTHING_TO_PAY"
+    assert stripe.intents == {}
+    assert pay(api, order, key="zero-total-01").status == 409  # nothing was recorded under the key
