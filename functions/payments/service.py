@@ -375,6 +375,10 @@ class PaymentsService:
         paid = [p for p in self.repo.payments_of(order_id) if p.status is PaymentStatus.SUCCEEDED]
         if not paid:
             raise Conflict("the order has no captured payment to refund", code="ORDER_NOT_PAID")
+        if order.paid_by is None and len(paid) > 1:
+            # Which attempt paid the order is not known here yet (OrderPaid is on its way); the others are being
+            # refunded automatically, so refunding "the first" could hit the wrong charge.
+            raise Conflict("the order's payment is being settled; try again shortly", code="TRY_AGAIN")
         chosen = next((p for p in paid if p.payment_id == order.paid_by), paid[0])
         return self.refund_payment(chosen.payment_id, amount, reason, by, idem)
 

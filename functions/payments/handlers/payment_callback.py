@@ -7,6 +7,7 @@ written in the same transaction as its effect, so retries and duplicates are ack
 acknowledge only after that transaction committed. A failure on our side is a 5xx, so the provider retries."""
 
 import base64
+import binascii
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
@@ -16,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from functions.payments.manifest import MANIFEST
 from functions.payments.providers.base import Acknowledgement, VerificationError
 from functions.payments.service import CallbackRefused, service
+from functions.shared.errors import BadRequest
 from functions.shared.http import entrypoint, make_resolver
 
 app = make_resolver(MANIFEST)
@@ -31,7 +33,10 @@ def _answer(ack: Acknowledgement) -> Response[Any]:
 def payment_callback(provider: Annotated[str, Path(pattern="^(card|alipay|wechat_pay)$")]) -> Response[Any]:
     event = app.current_event
     raw = event.body or ""
-    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8")
+    try:
+        body = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode("utf-8")
+    except (binascii.Error, UnicodeEncodeError):
+        raise BadRequest("the callback body cannot be read", code="MALFORMED_CALLBACK") from None
     svc = service()
     try:
         verified = svc.verify(provider, dict(event.headers or {}), body)
