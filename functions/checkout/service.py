@@ -6,9 +6,6 @@ container.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -67,10 +64,10 @@ from functions.shared import cursor
 from functions.shared.dynamo import sortable
 from functions.shared.errors import AppError, BadRequest, Conflict, NotFound, Unprocessable
 from functions.shared.events import utcnow
+from functions.shared.idempotency import check_key, request_hash
 from functions.shared.ids import prefixed
 
 CART_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{32}$"  # noqa: S105 - the shape of a token, not a token
-IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,128}$"
 PLACE_ATTEMPTS = 4
 ADMIN_DEFAULT_DAYS = 90
 PAYMENT_ARRIVAL_GRACE_S = 10
@@ -85,11 +82,6 @@ def now() -> datetime:
 
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
-
-
-def request_hash(body: Any) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class CheckoutService:
@@ -221,10 +213,7 @@ class CheckoutService:
     ) -> tuple[Order, bool]:
         """Place an order from the shopper's cart. Returns the order and whether it is a replay of an earlier
         request with the same Idempotency-Key (same body: the same order; another body: refused)."""
-        if not key:
-            raise BadRequest("the Idempotency-Key header is required", code="IDEMPOTENCY_KEY_REQUIRED")
-        if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
-            raise BadRequest("Idempotency-Key must be 8-128 of A-Z a-z 0-9 . _ : -", code="INVALID_IDEMPOTENCY_KEY")
+        key = str(check_key(key))
         digest = request_hash(data.model_dump(mode="json"))
         owner = f"U#{user_id}"
         keys = [cart_key(owner), idem_key(user_id, key)]

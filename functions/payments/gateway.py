@@ -17,10 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from functions.payments.providers.alipay import AlipayConfig, AlipayProvider
 from functions.payments.providers.base import PaymentProvider, ProviderError, ProviderRequest, ProviderResponse
-from functions.payments.providers.card import StripeCardProvider, StripeConfig
-from functions.payments.providers.wechat import WechatPayConfig, WechatPayProvider
 from functions.shared.errors import Unprocessable
 
 TIMEOUT_S = 8
@@ -42,6 +39,12 @@ class Providers:
 
 
 def build(config: dict[str, Any]) -> Providers:
+    # The adapters are imported here, on first use: functions that never talk to a provider (the order projector)
+    # do not pay for them at cold start.
+    from functions.payments.providers.alipay import AlipayConfig, AlipayProvider
+    from functions.payments.providers.card import StripeCardProvider, StripeConfig
+    from functions.payments.providers.wechat import WechatPayConfig, WechatPayProvider
+
     methods: dict[str, PaymentProvider] = {}
     if "card" in config:
         card = dict(config["card"])

@@ -3,9 +3,6 @@ the checkout's orders they need. Handlers call one method; nothing here knows ab
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,12 +32,12 @@ from functions.payments.providers.base import (
 )
 from functions.payments.providers.base import PaymentStatus as ProviderStatus
 from functions.payments.repository import DynamoPaymentsRepository
-from functions.shared.errors import AppError, BadRequest, Conflict, NotFound, ServiceUnavailable, Unprocessable
+from functions.shared.errors import AppError, Conflict, NotFound, ServiceUnavailable, Unprocessable
 from functions.shared.events import utcnow
+from functions.shared.idempotency import check_key, request_hash
 from functions.shared.ids import prefixed
 from functions.shared.money import Money
 
-IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,128}$"
 RECONCILE_AFTER_S = 180
 ABANDONED_AFTER_S = 600  # past the order's payment window: an unpaid attempt leaves the worklist
 ATTEMPTS = 4
@@ -54,10 +51,6 @@ class CallbackRefused(AppError):
     """A callback that failed verification or does not match our records: nothing changed."""
 
     status, code = 400, "CALLBACK_REFUSED"
-
-
-def _hash(body: Any) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _next_action(result: Any) -> NextAction:
@@ -105,11 +98,8 @@ class PaymentsService:
     def create_payment(
         self, user_id: str, order_id: str, key: str | None, body: PaymentInput
     ) -> tuple[PaymentIntentResponse, bool]:
-        if not key:
-            raise BadRequest("the Idempotency-Key header is required", code="IDEMPOTENCY_KEY_REQUIRED")
-        if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
-            raise BadRequest("Idempotency-Key must be 8-128 of A-Z a-z 0-9 . _ : -", code="INVALID_IDEMPOTENCY_KEY")
-        digest = _hash({"order_id": order_id, **body.model_dump(mode="json")})
+        key = str(check_key(key))
+        digest = request_hash({"order_id": order_id, **body.model_dump(mode="json")})
         earlier = self.repo.idempotency(user_id, key)
         if earlier:
             return self._replay(earlier, digest), True
@@ -393,12 +383,10 @@ class PaymentsService:
 
     def admin_refund(self, order_id: str, body: RefundInput, by: str, key: str | None) -> tuple[Refund, bool]:
         """A staff refund; with an Idempotency-Key, a retry returns the first refund (200) instead of a second."""
-        if key is None:
+        if check_key(key, required=False) is None:
             return self.refund_order(order_id, body.amount, body.reason, by), False
-        if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
-            raise BadRequest("Idempotency-Key must be 8-128 of A-Z a-z 0-9 . _ : -", code="INVALID_IDEMPOTENCY_KEY")
         record = f"staff:{by}#refund:{key}"
-        digest = _hash({"order_id": order_id, **body.model_dump(mode="json")})
+        digest = request_hash({"order_id": order_id, **body.model_dump(mode="json")})
         for _attempt in range(2):
             earlier = self.repo.idempotency_record(record)
             if earlier:
