@@ -18,6 +18,7 @@ PLATFORM = Platform(
             "payments",
             "Payment provider keys and the callback base URL, as JSON (docs/payments.md); the operator sets it",
         ),
+        Secret("carriers", "Each carrier's HMAC-SHA256 callback secret, as JSON {carrier: secret} (docs/shipping.md)"),
     ),
 )
 PLATFORM.validate()

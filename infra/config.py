@@ -52,6 +52,7 @@ STAGES: dict[str, StageConfig] = {
             "SHIPPING_FEE_AMOUNT": "1000",
             "FREE_SHIPPING_FROM_AMOUNT": "9900",
             "SHOP_CURRENCY": "CNY",
+            "RETURN_WINDOW_DAYS": "7",
         },
     ),
     "prod": StageConfig(
@@ -69,6 +70,7 @@ STAGES: dict[str, StageConfig] = {
             "SHIPPING_FEE_AMOUNT": "1000",
             "FREE_SHIPPING_FROM_AMOUNT": "9900",
             "SHOP_CURRENCY": "CNY",
+            "RETURN_WINDOW_DAYS": "7",
         },
     ),
 }
