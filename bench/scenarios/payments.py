@@ -6,7 +6,8 @@ directory, never in the repository's ``.local``.
 Every call that pays an order gets a fresh order: a fresh shopper places it through the checkout's handlers and the
 builder projects it into payments through ``PaymentsOrderProjector``, as the OrderPlaced event would. A callback gets
 a fresh pending card payment (created in-process, its PaymentIntent then marked paid in the sandbox) and the Stripe
-webhook the sandbox signs for it; a refund gets a payment made paid by such a callback applied in-process.
+webhook the sandbox signs for it; a refund gets a payment made paid by such a callback applied in-process. A received
+return (``ReturnRefunder``) is the shipping context's ``ReturnReceived`` for such a paid order.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from functions.payments.events import PaymentSucceeded
 from functions.shared.money import Money
 from functions.shared.outbox import outbox_item
 from functions.shared.wiring import StreamConsumer
+from functions.shipping.events import Line, ReturnReceived
 
 # Callbacks the sandbox would send by itself (after a refund) go here: nothing listens, they fail at once.
 NOTIFY_BASE_URL = "http://127.0.0.1:9/bench"
@@ -225,6 +227,35 @@ def refund_rejected(bench: Bench) -> dict[str, Any]:
     payment = paid_payment(bench)
     rejected = PaymentRejected(order_id=payment["order_id"], payment_id=payment["payment_id"], reason="order_cancelled")
     return sqs_event(PaymentRejected.SOURCE, PaymentRejected.detail_type(), json.loads(rejected.detail_json()))
+
+
+def return_received(bench: Bench, payment: dict[str, Any], amount: int) -> dict[str, Any]:
+    """The shipping context's ReturnReceived for one line of a paid order, refunding ``amount``."""
+    line = Line(sku=_regular(bench)[0], quantity=1)
+    received = ReturnReceived(
+        return_id=f"ret_{uuid.uuid4().hex[:20]}",
+        order_id=payment["order_id"],
+        user_id=payment["user_id"],
+        kind="return",
+        lines=[line],
+        actor=str(FULFILMENT_STAFF["sub"]),
+        restocked=[line],
+        damaged=[],
+        refund=Money(amount=amount, currency=payment["amount"]["currency"]),
+    )
+    return sqs_event(ReturnReceived.SOURCE, ReturnReceived.detail_type(), json.loads(received.detail_json()))
+
+
+@scenario("ReturnRefunder", "ReturnReceived, 1 line: refund 1,000 fen of a paid card payment", primary=True)
+def refund_received_return(bench: Bench) -> dict[str, Any]:
+    return return_received(bench, paid_payment(bench), 1000)
+
+
+@scenario("ReturnRefunder", "the same ReturnReceived again (already refunded: nothing sent, nothing written)")
+def refund_received_return_again(bench: Bench) -> dict[str, Any]:
+    event = return_received(bench, paid_payment(bench), 1000)
+    deliver(bench, "ReturnRefunder", event)
+    return event
 
 
 @scenario("ReconcilePayments", "sweep with nothing pending for 3 minutes (the usual run)", primary=True)

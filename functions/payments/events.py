@@ -13,6 +13,7 @@ from functions.shared.events import DomainEvent
 from functions.shared.money import Money
 
 Method = Literal["card", "alipay", "wechat_pay"]
+_REFERENCE = "What the refund is for, e.g. return:<return_id> (the shipping context's return); null otherwise"
 
 
 class PaymentSucceeded(DomainEvent):
@@ -41,6 +42,9 @@ class PaymentFailed(DomainEvent):
 
 
 class RefundSucceeded(DomainEvent):
+    """The provider paid a refund out. A refund with ``reference`` ``return:<return_id>`` is a received return's
+    (the shipping context's ``ReturnReceived``); the back office's refunds carry none."""
+
     SOURCE: ClassVar[str] = "shop.payments"
 
     refund_id: str
@@ -48,9 +52,12 @@ class RefundSucceeded(DomainEvent):
     order_id: str
     amount: Money
     refunded_total: Money = Field(description="Everything refunded on the payment so far")
+    reference: str | None = Field(default=None, description=_REFERENCE)
 
 
 class RefundFailed(DomainEvent):
+    """The provider refused a refund; its amount is refundable again."""
+
     SOURCE: ClassVar[str] = "shop.payments"
 
     refund_id: str
@@ -58,3 +65,4 @@ class RefundFailed(DomainEvent):
     order_id: str
     amount: Money
     reason: str
+    reference: str | None = Field(default=None, description=_REFERENCE)

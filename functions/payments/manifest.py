@@ -1,4 +1,5 @@
 """Wiring of the payments context: its table, routes, consumers, reconciliation schedule and outbox relay.
+It learns of orders from the checkout's events and of received returns (to refund) from the shipping context's.
 
 Payments never reads the checkout's table: it keeps its own copy of each order (owner, total, status) from the
 checkout's events, so the amount of a payment always comes from the order as the checkout placed it."""
@@ -84,6 +85,16 @@ MANIFEST = ContextManifest(
             uses=_WRITE,
             # A success the order could not take, and a paid order cancelled before shipment: refunded in full.
             patterns=(EventPattern("shop.checkout", ("PaymentRejected", "OrderCancelled")),),
+            batch_size=5,
+            timeout_s=60,
+            visibility_timeout_s=120,
+        ),
+        Consumer(
+            name="ReturnRefunder",
+            handler=f"{_H}.return_refunder.handler",
+            uses=_WRITE,
+            # A received return is refunded the amount the shipping context computed for its lines, once per return.
+            patterns=(EventPattern("shop.shipping", ("ReturnReceived",)),),
             batch_size=5,
             timeout_s=60,
             visibility_timeout_s=120,

@@ -107,6 +107,9 @@ class Refund(BaseModel):
     reason: str
     provider_refund_reference: str | None = None
     requested_by: str
+    reference: str | None = Field(
+        default=None, description="What the refund is for, e.g. return:<return_id>; null for a back-office refund"
+    )
     created_at: datetime
     updated_at: datetime
 

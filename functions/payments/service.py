@@ -4,8 +4,9 @@ the checkout's orders they need. Handlers call one method; nothing here knows ab
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from functions.payments.events import PaymentFailed, PaymentSucceeded, RefundFailed, RefundSucceeded
 from functions.payments.gateway import Providers, providers, send
@@ -62,6 +63,22 @@ def _next_action(result: Any) -> NextAction:
         redirect_url=getattr(action, "redirect_url", None),
         qr_code_url=getattr(action, "qr_code_url", None),
     )
+
+
+ReturnOutcome = Literal["refunded", "capped", "duplicate", "nothing_left", "not_paid"]
+
+
+@dataclass(frozen=True)
+class ReturnRefund:
+    """What a received return's refund came to: ``refunded`` (in full), ``capped`` (only what was left on the
+    payment), ``duplicate`` (this return was refunded before: ``refund`` is that refund, and ``same_request`` says
+    whether the amount asked was the same), ``nothing_left`` (everything was refunded already), ``not_paid`` (the
+    order has no captured payment)."""
+
+    outcome: ReturnOutcome
+    requested: int
+    refund: Refund | None = None
+    same_request: bool = True
 
 
 class PaymentsService:
@@ -267,10 +284,17 @@ class PaymentsService:
     # --- refunds ------------------------------------------------------------------------------------------------
 
     def refund_payment(
-        self, payment_id: str, amount: int | None, reason: str, by: str, idem: tuple[str, str] | None = None
+        self,
+        payment_id: str,
+        amount: int | None,
+        reason: str,
+        by: str,
+        idem: tuple[str, str] | None = None,
+        reference: str | None = None,
     ) -> Refund:
         """Refund ``amount`` (everything left when None) of a succeeded payment, through its provider. ``idem`` is
-        (idempotency record key, request hash), written in the refund's own transaction."""
+        (idempotency record key, request hash), written in the refund's own transaction; ``reference`` says what
+        the refund is for (``return:<return_id>``) and travels on its events."""
         payment = self.repo.payment(payment_id)
         if payment is None:
             raise NotFound("no such payment", code="PAYMENT_NOT_FOUND")
@@ -289,6 +313,7 @@ class PaymentsService:
             status=RefundStatus.PENDING,
             reason=reason,
             requested_by=by,
+            reference=reference,
             created_at=moment,
             updated_at=moment,
         )
@@ -340,6 +365,7 @@ class PaymentsService:
                 order_id=refund.order_id,
                 amount=refund.amount,
                 refunded_total=payment.refunded,
+                reference=refund.reference,
             )
         else:
             event = RefundFailed(
@@ -348,6 +374,7 @@ class PaymentsService:
                 order_id=refund.order_id,
                 amount=refund.amount,
                 reason="the provider refused the refund",
+                reference=refund.reference,
             )
         give_back = 0 if succeeded else refund.amount.amount
         if not self.repo.finish_refund(refund, new, event, give_back, provider_event):
@@ -356,9 +383,22 @@ class PaymentsService:
         return new
 
     def refund_order(
-        self, order_id: str, amount: int | None, reason: str, by: str, idem: tuple[str, str] | None = None
+        self,
+        order_id: str,
+        amount: int | None,
+        reason: str,
+        by: str,
+        idem: tuple[str, str] | None = None,
+        reference: str | None = None,
     ) -> Refund:
-        """Back office: refund an order's paid payment (all of what is left, or ``amount``)."""
+        """Refund an order's paying payment (all of what is left, or ``amount``)."""
+        paying = self.paying_payment(order_id)
+        return self.refund_payment(paying.payment_id, amount, reason, by, idem, reference)
+
+    def paying_payment(self, order_id: str) -> Payment:
+        """The succeeded payment that paid an order: NotFound (ORDER_NOT_FOUND) when the order is not known here
+        yet, Conflict ORDER_NOT_PAID when nothing was captured, Conflict TRY_AGAIN while it is not yet known which of
+        several successes paid it."""
         order = self.repo.order(order_id)
         if order is None:
             raise NotFound("no such order", code="ORDER_NOT_FOUND")
@@ -369,8 +409,54 @@ class PaymentsService:
             # Which attempt paid the order is not known here yet (OrderPaid is on its way); the others are being
             # refunded automatically, so refunding "the first" could hit the wrong charge.
             raise Conflict("the order's payment is being settled; try again shortly", code="TRY_AGAIN")
-        chosen = next((p for p in paid if p.payment_id == order.paid_by), paid[0])
-        return self.refund_payment(chosen.payment_id, amount, reason, by, idem)
+        return next((p for p in paid if p.payment_id == order.paid_by), paid[0])
+
+    def refund_return(self, return_id: str, order_id: str, amount: Money, by: str) -> ReturnRefund:
+        """A received return (the shipping context's ``ReturnReceived``): refund ``amount`` of the order's paying
+        payment through its provider, once per return, whatever the number of deliveries. The idempotency record
+        ``return:<return_id>`` is written in the refund's own transaction, and it has no expiry: a redelivery
+        months later still finds it. More than is left refundable is refunded up to what is left ("capped").
+
+        Raises (so the event is delivered again) while the order or which payment paid it is not known here yet,
+        or while concurrent refunds keep moving the payment; Unprocessable for a refund in another currency than
+        the payment's (it goes to the dead-letter queue: a person decides)."""
+        record = f"return:{return_id}"
+        digest = request_hash({"order_id": order_id, "amount": amount.model_dump(mode="json")})
+        for _attempt in range(ATTEMPTS):
+            earlier = self.repo.idempotency_record(record)
+            if earlier:
+                refund = self.repo.refund(str(earlier["refund_id"]))
+                if refund is None:  # written in one transaction with the record: cannot happen, but never guess
+                    raise Conflict("the return's refund is not readable yet", code="IDEMPOTENCY_IN_PROGRESS")
+                return ReturnRefund("duplicate", amount.amount, refund, earlier.get("request_hash") == digest)
+            try:
+                paying = self.paying_payment(order_id)
+            except Conflict as exc:
+                if exc.code == "ORDER_NOT_PAID":
+                    return ReturnRefund("not_paid", amount.amount)
+                raise
+            # Read again, consistently: the order's index can lag, and what is left decides how much is refunded.
+            payment = self.repo.payment(paying.payment_id) or paying
+            if amount.currency != payment.amount.currency:
+                raise Unprocessable(
+                    f"a refund in {amount.currency} of a payment in {payment.amount.currency}", code="CURRENCY_MISMATCH"
+                )
+            left = payment.amount.amount - payment.refunded.amount
+            if left <= 0:
+                return ReturnRefund("nothing_left", amount.amount)
+            wanted = min(amount.amount, left)
+            try:
+                refund = self.refund_payment(
+                    payment.payment_id, wanted, f"return {return_id}", by, (record, digest), record
+                )
+            except Conflict as exc:
+                # Lost a race: another delivery of this return (its record is found next time round) or another
+                # refund of the payment (what is left is read again).
+                if exc.code != "REFUND_EXCEEDS_CAPTURED":
+                    raise
+                continue
+            return ReturnRefund("capped" if wanted < amount.amount else "refunded", amount.amount, refund)
+        raise Conflict("the payment is changing; try again", code="TRY_AGAIN")
 
     def refund_in_full(self, payment_id: str, reason: str) -> Refund | None:
         """Refund whatever is left on a payment (automatic refunds); None when nothing is left."""

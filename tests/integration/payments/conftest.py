@@ -140,6 +140,17 @@ def to_payments(detail_type: str, detail: dict[str, Any]) -> None:
         assert refunder.handler(event, LambdaContext("PaymentRefunder")) == {"batchItemFailures": []}
 
 
+def to_return_refunder(received: dict[str, Any], times: int = 1) -> list[dict[str, Any]]:
+    """Deliver a shipping ``ReturnReceived`` detail to the ReturnRefunder ``times`` times (each a new SQS message, as
+    a redelivery is); returns each batch response."""
+    from functions.payments.handlers import return_refunder
+
+    return [
+        return_refunder.handler(sqs_event("ReturnReceived", "shop.shipping", received), LambdaContext("ReturnRefunder"))
+        for _ in range(times)
+    ]
+
+
 def to_checkout(detail: dict[str, Any]) -> None:
     from functions.checkout.handlers import payment_recorder
 
@@ -163,3 +174,34 @@ def placed(api, aws, product, stripe):  # noqa: F811 - the checkout fixture, imp
         return r.body
 
     return place
+
+
+@pytest.fixture
+def paid(api, aws, placed, stripe):
+    """An order placed by SHOPPER and paid by card: the verified webhook applied, the checkout's OrderPaid projected
+    back into payments. Returns ``(order, payment)``."""
+
+    def pay(amount: int = 30000) -> tuple[dict[str, Any], dict[str, Any]]:
+        order = placed(amount)
+        r = api(
+            "POST",
+            f"/orders/{order['order_id']}/payments",
+            {"method": "card"},
+            user=SHOPPER,
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert r.status == 201, r.body
+        payment = r.body["payment"]
+        intent = stripe.pay(payment["provider_reference"])
+        body, headers = webhook("payment_intent.succeeded", intent)
+        assert api("POST", "/callbacks/payments/card", raw_body=body, headers=headers).status == 200
+        succeeded = [
+            e for e in outbox(aws, "PAYMENTS_TABLE_NAME", "PaymentSucceeded") if e["order_id"] == order["order_id"]
+        ]
+        to_checkout(succeeded[0])
+        for order_paid in outbox(aws, "CHECKOUT_TABLE_NAME", "OrderPaid"):
+            if order_paid["order"]["order_id"] == order["order_id"]:
+                to_payments("OrderPaid", order_paid)
+        return order, payment
+
+    return pay
