@@ -174,7 +174,7 @@ MANIFEST = ContextManifest(
             name="ReturnRefundRecorder",
             handler=f"{_H}.refund_recorder.handler",
             uses=_WRITE,
-            patterns=(EventPattern("shop.payments", ("RefundSucceeded",)),),
+            patterns=(EventPattern("shop.payments", ("RefundSucceeded", "RefundFailed")),),
             timeout_s=30,
             visibility_timeout_s=60,
         ),

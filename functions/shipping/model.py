@@ -568,6 +568,8 @@ class ReturnRecord(BaseModel):
     status: ReturnStatus
     refund: Money | None = Field(default=None, description="What a return refunds (lines' share of what was paid)")
     refund_id: str | None = None
+    refunded: Money | None = Field(default=None, description="What the payments context refunded")
+    refund_error: str | None = Field(default=None, description="Why the refund failed (staff refund by hand)")
     restocked: dict[str, int] = Field(default_factory=dict)
     damaged: dict[str, int] = Field(default_factory=dict)
     warehouse: str | None = None

@@ -979,6 +979,30 @@ class ShippingService:
         ]
         return new, items
 
+    def refund_failed(self, reference: str | None, refund_id: str, reason: str) -> str:
+        """RefundFailed from the payments context: the return stays ``received`` and shows why, for staff to act
+        (refund by hand at POST /admin/orders/{id}/refunds)."""
+        if not reference or not reference.startswith("return:"):
+            return "not a return's refund"
+        for attempt in range(ATTEMPTS):
+            _backoff(attempt)
+            record = self.repo.return_record(reference.removeprefix("return:"))
+            if record is None:
+                return "unknown return"
+            if record.status is not ReturnStatus.RECEIVED or record.refund_error == reason:
+                return "nothing"
+            new = record.model_copy(
+                update={
+                    "refund_id": refund_id,
+                    "refund_error": reason,
+                    "updated_at": self.clock(),
+                    "version": record.version + 1,
+                }
+            )
+            if self._commit([self.repo.put_return(new, record.version)]):
+                return "refund failed: recorded"
+        raise Conflict("the return is changing", code="TRY_AGAIN")
+
     def refund_recorded(self, reference: str | None, refund_id: str, amount: dict[str, Any]) -> str:
         """RefundSucceeded from the payments context: a return's refund went through."""
         if not reference or not reference.startswith("return:"):
@@ -993,7 +1017,7 @@ class ShippingService:
                 return "duplicate"
             check_return_transition(record.status, ReturnStatus.REFUNDED)
             new = self._moved(record, ReturnStatus.REFUNDED, "payments", self.clock())
-            new = new.model_copy(update={"refund_id": refund_id})
+            new = new.model_copy(update={"refund_id": refund_id, "refunded": amount, "refund_error": None})
             event = ReturnRefunded(**self._return_facts(new), refund_id=refund_id, amount=amount)  # type: ignore[arg-type]
             if self._commit([self.repo.put_return(new, record.version), self.repo.outbox(event)]):
                 return "refunded"

@@ -1,5 +1,6 @@
-"""Consumer of the payments context's RefundSucceeded: a refund whose reference is ``return:<id>`` marks that
-return ``refunded`` (ReturnRefunded). Other refunds are not ours; duplicates change nothing."""
+"""Consumer of the payments context's RefundSucceeded and RefundFailed: a refund whose reference is
+``return:<id>`` marks that return ``refunded`` (ReturnRefunded), or records why it failed (the return stays
+``received`` for staff to refund by hand). Other refunds are not ours; duplicates change nothing."""
 
 from __future__ import annotations
 
@@ -25,11 +26,16 @@ class RefundFacts(BaseModel):
     refund_id: str
     amount: Money
     reference: str | None = None
+    reason: str = ""
 
 
 def on_refund(record: SQSRecord) -> None:
-    facts = RefundFacts.model_validate(detail_of(json.loads(record.body)))
-    outcome = service().refund_recorded(facts.reference, facts.refund_id, facts.amount.model_dump())
+    envelope = json.loads(record.body)
+    facts = RefundFacts.model_validate(detail_of(envelope))
+    if envelope.get("detail-type") == "RefundFailed":
+        outcome = service().refund_failed(facts.reference, facts.refund_id, facts.reason or "refund failed")
+    else:
+        outcome = service().refund_recorded(facts.reference, facts.refund_id, facts.amount.model_dump())
     logger.info("refund seen", extra={"refund_id": facts.refund_id, "outcome": outcome})
 
 
