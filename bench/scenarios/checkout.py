@@ -1,7 +1,8 @@
 """Checkout scenarios. Seed (through the catalogue's and the checkout's own handlers): a product with two regular
 SKUs and one with a flash-sale SKU, both projected into the checkout as its CheckoutCatalogProjector would do from
-the catalogue's ProductCreated, stock on every SKU, a 10 % coupon, a running flash sale (5 shards) on the flash SKU,
-and one shopper with three orders for the order pages.
+the catalogue's ProductCreated, stock on every SKU (the shipping context's StockMovementRecorded, delivered to
+CheckoutStockSync), a 10 % coupon, a running flash sale (5 shards) on the flash SKU, and one shopper with three
+orders for the order pages.
 
 Shoppers are claims as the Cognito authorizer passes them (a fresh ``sub`` per shopper, no user-pool account:
 API Gateway would have verified the token before the function runs). Every scenario that changes a cart or places an
@@ -11,6 +12,7 @@ the same shape of data however many runs there are.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -26,10 +28,22 @@ from bench.scenarios.relay import BATCH, stream_event
 from functions.catalog.events import ProductCreated, ProductUpdated
 from functions.catalog.model import Product
 from functions.checkout.events import OrderPlaced
-from functions.checkout.model import Order
+from functions.checkout.model import Order, return_window_days
+from functions.shared.events import DomainEvent
 from functions.shared.money import Money
 from functions.shared.outbox import outbox_item
 from functions.shared.wiring import StreamConsumer
+from functions.shipping.events import (
+    AllocationReleased,
+    Line,
+    OrderAllocated,
+    Parcel,
+    ShipmentDelivered,
+    ShipmentDispatched,
+    StockMovementRecorded,
+    StockSnapshot,
+    WarehouseStock,
+)
 
 FULFILMENT_STAFF: Claims = {
     "sub": "44444444-4444-4444-8444-444444444444",
@@ -47,6 +61,8 @@ ADDRESS = {
     "postcode": "200120",
 }
 STOCK = 100_000  # per SKU: enough for every measured checkout of a run
+WAREHOUSE = "WH-BENCH"
+_snapshot_versions = itertools.count(1)  # every warehouse snapshot a run sends is newer than the one before
 SALE_UNITS = 50_000
 ORDERS_OF_READER = 3
 
@@ -103,6 +119,30 @@ def sqs_event(source: str, detail_type: str, detail: dict[str, Any]) -> dict[str
     }
 
 
+def message(event: DomainEvent) -> dict[str, Any]:
+    """A domain event as its consumer's queue delivers it."""
+    return sqs_event(event.SOURCE, event.detail_type(), json.loads(event.detail_json()))
+
+
+def snapshot(sku: str, on_hand: int, allocated: int = 0) -> StockSnapshot:
+    """The shipping context's stock of ``sku`` in the bench warehouse, newer than any sent before."""
+    stock = WarehouseStock(warehouse=WAREHOUSE, on_hand=on_hand, allocated=allocated, available=on_hand - allocated)
+    return StockSnapshot(sku=sku, version=next(_snapshot_versions), warehouses=[stock])
+
+
+def stock_received(sku: str, units: int) -> StockMovementRecorded:
+    """Goods received in the shipping context: ``units`` more of ``sku`` to sell."""
+    return StockMovementRecorded(
+        movement_id=f"mv_{uuid.uuid4().hex}",
+        sku=sku,
+        type="inbound",
+        sellable_delta=units,
+        stock=snapshot(sku, units),
+        reason="bench stock",
+        actor="bench",
+    )
+
+
 def product_event(body: dict[str, Any], updated: bool = False) -> dict[str, Any]:
     """The catalogue's ProductCreated/ProductUpdated for a product as its API returned it, as the queue delivers it."""
     product = Product.model_validate(body)
@@ -149,8 +189,7 @@ def new_product(bench: Bench, skus: list[tuple[str, int]], project: bool = True,
     if project:
         deliver(bench, "CheckoutCatalogProjector", product_event(product))
         for sku, _ in skus if stock else ():
-            movement = {"quantity": stock, "reason": "bench stock"}
-            bench.api("POST", f"/admin/inventory/{sku}/movements", movement, CATALOG_STAFF)
+            deliver(bench, "CheckoutStockSync", message(stock_received(sku, stock)))
     return product
 
 
@@ -432,10 +471,9 @@ def get_inventory(bench: Bench) -> dict[str, Any]:
     return bench.event("GET", f"/admin/inventory/{_seed(bench)['flash']}", claims=CATALOG_STAFF)
 
 
-@scenario("AdjustInventory", "add 5 units of a SKU", primary=True)
-def adjust_inventory(bench: Bench) -> dict[str, Any]:
-    body = {"quantity": 5, "reason": "recount"}
-    return bench.event("POST", f"/admin/inventory/{_seed(bench)['regular'][0]}/movements", body, CATALOG_STAFF)
+@scenario("GetInventory", "a SKU's stock with its warehouse copy")
+def get_inventory_regular(bench: Bench) -> dict[str, Any]:
+    return bench.event("GET", f"/admin/inventory/{_seed(bench)['regular'][0]}", claims=FULFILMENT_STAFF)
 
 
 # --- consumers, schedule, relay -------------------------------------------------------------------------------------
@@ -526,33 +564,156 @@ def settle_promotions(bench: Bench) -> dict[str, Any]:
             created_at=now - timedelta(hours=3),
         )
         repo.create_promotion(promotion, rev, PromotionCreated(promotion=promotion))
+    return scheduled_event("SettlePromotions")
+
+
+def scheduled_event(function: str) -> dict[str, Any]:
+    """What EventBridge Scheduler sends a scheduled function."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": "123456789012",
-        "time": _iso(now),
+        "time": _iso(datetime.now(UTC)),
         "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/bench-SettlePromotions"],
+        "resources": [f"arn:aws:events:us-east-1:123456789012:rule/bench-{function}"],
         "detail": {},
     }
 
 
 @scenario("ExpireOverdueOrders", "backstop sweep with nothing overdue (the usual run)", primary=True)
 def expire_overdue_orders(bench: Bench) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": _iso(now),
-        "region": "us-east-1",
-        "resources": ["arn:aws:events:us-east-1:123456789012:rule/bench-ExpireOverdueOrders"],
-        "detail": {},
+    return scheduled_event("ExpireOverdueOrders")
+
+
+# --- payment and fulfilment (events of the payments and shipping contexts) -----------------------------------------
+
+
+def payment_succeeded(order: dict[str, Any]) -> dict[str, Any]:
+    """The payments context's PaymentSucceeded for an order's total (the fields the checkout reads, and a few)."""
+    detail = {
+        "event_id": str(uuid.uuid4()),
+        "payment_id": f"pay_{uuid.uuid4().hex[:16]}",
+        "order_id": order["order_id"],
+        "user_id": order["user_id"],
+        "method": "card",
+        "amount": order["totals"]["total"],
+        "provider_reference": "pi_bench",
+        "succeeded_at": _iso(datetime.now(UTC)),
     }
+    return sqs_event("shop.payments", "PaymentSucceeded", detail)
+
+
+def paid_order(bench: Bench) -> dict[str, Any]:
+    """A fresh shopper's order of both regular SKUs (one unit each), paid."""
+    order = place_order(bench, shopper(bench), _seed(bench)["regular"])
+    deliver(bench, "OrderPaymentRecorder", payment_succeeded(order))
+    return order
+
+
+def _lines(order: dict[str, Any]) -> list[Line]:
+    return [Line(sku=line["sku"], quantity=line["quantity"]) for line in order["lines"]]
+
+
+def allocated(order: dict[str, Any]) -> OrderAllocated:
+    parcel = Parcel(parcel_id=f"pcl_{uuid.uuid4().hex[:12]}", warehouse=WAREHOUSE, lines=_lines(order))
+    stock = [snapshot(line.sku, STOCK, line.quantity) for line in parcel.lines]
+    return OrderAllocated(order_id=order["order_id"], parcels=[parcel], stock=stock)
+
+
+def dispatched(order: dict[str, Any]) -> ShipmentDispatched:
+    return ShipmentDispatched(
+        order_id=order["order_id"],
+        shipment_id=f"shp_{uuid.uuid4().hex[:12]}",
+        warehouse=WAREHOUSE,
+        carrier="sf-express",
+        tracking_number=f"SF{uuid.uuid4().hex[:12].upper()}",
+        lines=_lines(order),
+        order_shipped=True,
+        stock=[snapshot(line["sku"], STOCK - line["quantity"]) for line in order["lines"]],
+    )
+
+
+def delivered(shipment: ShipmentDispatched, at: datetime | None = None) -> ShipmentDelivered:
+    return ShipmentDelivered(
+        order_id=shipment.order_id,
+        shipment_id=shipment.shipment_id,
+        delivered_at=at or datetime.now(UTC),
+        order_delivered=True,
+    )
+
+
+@scenario(
+    "OrderPaymentRecorder", "PaymentSucceeded for an order of 2 regular lines (pending_payment -> paid)", primary=True
+)
+def record_payment(bench: Bench) -> dict[str, Any]:
+    return payment_succeeded(place_order(bench, shopper(bench), _seed(bench)["regular"]))
+
+
+@scenario("CheckoutStockSync", "StockMovementRecorded: 5 units received (sellable + warehouse snapshot)", primary=True)
+def stock_movement(bench: Bench) -> dict[str, Any]:
+    return message(stock_received(_seed(bench)["regular"][0], 5))
+
+
+@scenario("CheckoutStockSync", "StockMovementRecorded delivered again (nothing to apply)")
+def stock_movement_again(bench: Bench) -> dict[str, Any]:
+    event = message(stock_received(_seed(bench)["regular"][1], 1))
+    deliver(bench, "CheckoutStockSync", event)
+    return event
+
+
+@scenario("CheckoutStockSync", "AllocationReleased of 2 SKUs (warehouse snapshots only)")
+def allocation_released(bench: Bench) -> dict[str, Any]:
+    skus = _seed(bench)["regular"]
+    released = AllocationReleased(
+        order_id=f"ord_{uuid.uuid4().hex[:12]}",
+        released=[Line(sku=sku, quantity=1) for sku in skus],
+        stock=[snapshot(sku, STOCK) for sku in skus],
+    )
+    return message(released)
+
+
+@scenario("OrderFulfilmentRecorder", "ShipmentDispatched, 2 regular lines (fulfilling -> shipped)", primary=True)
+def shipment_dispatched(bench: Bench) -> dict[str, Any]:
+    order = paid_order(bench)
+    deliver(bench, "OrderFulfilmentRecorder", message(allocated(order)))
+    return message(dispatched(order))
+
+
+@scenario("OrderFulfilmentRecorder", "OrderAllocated, 2 lines (paid -> fulfilling)")
+def order_allocated(bench: Bench) -> dict[str, Any]:
+    return message(allocated(paid_order(bench)))
+
+
+@scenario("OrderFulfilmentRecorder", "ShipmentDispatched before the allocation (paid -> fulfilling -> shipped)")
+def shipment_dispatched_early(bench: Bench) -> dict[str, Any]:
+    return message(dispatched(paid_order(bench)))
+
+
+@scenario("OrderFulfilmentRecorder", "ShipmentDelivered (shipped -> delivered)")
+def shipment_delivered(bench: Bench) -> dict[str, Any]:
+    order = paid_order(bench)
+    shipment = dispatched(order)
+    deliver(bench, "OrderFulfilmentRecorder", message(shipment))
+    return message(delivered(shipment))
+
+
+@scenario("CompleteDeliveredOrders", "complete 1 order whose return window ended (warm call: none left)", primary=True)
+def complete_delivered_orders(bench: Bench) -> dict[str, Any]:
+    """One delivered order past its return window for the call to complete (its delivery reported that late); as for
+    SettlePromotions, when one is still waiting no second is made, and the warm call then finds none (the usual
+    hour)."""
+    from functions.checkout.service import service
+
+    now = datetime.now(UTC)
+    window = timedelta(days=return_window_days())
+    if not service().repo.delivered_before(now - window, 1):
+        order = paid_order(bench)
+        shipment = dispatched(order)
+        deliver(bench, "OrderFulfilmentRecorder", message(shipment))
+        deliver(bench, "OrderFulfilmentRecorder", message(delivered(shipment, now - window - timedelta(hours=1))))
+    return scheduled_event("CompleteDeliveredOrders")
 
 
 def _order_placed_images(bench: Bench, count: int) -> list[dict[str, Any]]:

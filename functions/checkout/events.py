@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
-
 from functions.checkout.model import Order, Promotion
 from functions.shared.events import DomainEvent
 
@@ -48,16 +46,32 @@ class PaymentRejected(DomainEvent):
     reason: Literal["order_cancelled", "already_paid", "amount_mismatch"]
 
 
-class StockAdjusted(DomainEvent):
-    """Back office corrected a SKU's sellable stock."""
+class OrderFulfilling(OrderEvent):
+    """The shipping context allocated the order's stock (or a parcel of it left): it is being fulfilled.
+
+    An order that skips steps because the shipping events arrived out of order (a dispatch before the allocation)
+    moves through every step in one write and publishes one event per step, in order, each carrying the order as
+    written (so its status may already be further on; ``order.version`` tells the newest)."""
 
     SOURCE: ClassVar[str] = "shop.checkout"
 
-    sku: str
-    quantity: int = Field(description="Units added (negative: removed)")
-    sellable: int = Field(description="Sellable stock after the change")
-    reason: str
-    actor: str
+
+class OrderShipped(OrderEvent):
+    """Every unit of the order has left a warehouse (``order.shipped_at``)."""
+
+    SOURCE: ClassVar[str] = "shop.checkout"
+
+
+class OrderDelivered(OrderEvent):
+    """The carrier delivered the order's last parcel (``order.delivered_at``); the return window runs from there."""
+
+    SOURCE: ClassVar[str] = "shop.checkout"
+
+
+class OrderCompleted(OrderEvent):
+    """The return window of a delivered order has ended (``order.completed_at``)."""
+
+    SOURCE: ClassVar[str] = "shop.checkout"
 
 
 class PromotionCreated(DomainEvent):

@@ -2,6 +2,9 @@
 
 The checkout never reads the catalogue's table: it keeps its own copy of every SKU's price and status
 (``CheckoutCatalogProjector``, fed by the catalogue's product events), so pricing a cart is a read of its own table.
+Likewise it learns physical stock and fulfilment from the shipping context's events: ``CheckoutStockSync`` keeps
+sellable stock and a copy of the per-warehouse stock, ``OrderFulfilmentRecorder`` moves orders through fulfilling,
+shipped and delivered, and ``CompleteDeliveredOrders`` completes them when the return window ends.
 """
 
 from functions.shared.wiring import (
@@ -44,7 +47,13 @@ MANIFEST = ContextManifest(
     name="checkout",
     description="Cart, checkout, orders, coupons, flash sales, stock reservation",
     tables=(TABLE,),
-    settings=("PAYMENT_WINDOW_SECONDS", "SHIPPING_FEE_AMOUNT", "FREE_SHIPPING_FROM_AMOUNT", "SHOP_CURRENCY"),
+    settings=(
+        "PAYMENT_WINDOW_SECONDS",
+        "SHIPPING_FEE_AMOUNT",
+        "FREE_SHIPPING_FROM_AMOUNT",
+        "SHOP_CURRENCY",
+        "RETURN_WINDOW_DAYS",
+    ),
     routes=(
         Route(
             name="GetCart",
@@ -196,16 +205,8 @@ MANIFEST = ContextManifest(
             path="/admin/inventory/{sku}",
             auth=roles("catalog", "fulfilment"),
             uses=_READ,
-            summary="A SKU's sellable and reserved stock",
-        ),
-        Route(
-            name="AdjustInventory",
-            handler=f"{_H}.adjust_inventory.handler",
-            method="POST",
-            path="/admin/inventory/{sku}/movements",
-            auth=roles("catalog"),
-            uses=_WRITE,
-            summary="Adjust a SKU's sellable stock (until warehouses exist)",
+            summary="A SKU's sellable, reserved and flash-sale stock, and per warehouse on hand, allocated and "
+            "available (the checkout's copy from shipping events: eventually consistent)",
         ),
     ),
     consumers=(
@@ -222,6 +223,22 @@ MANIFEST = ContextManifest(
             handler=f"{_H}.payment_recorder.handler",
             uses=_WRITE,
             patterns=(EventPattern("shop.payments", ("PaymentSucceeded",)),),
+            timeout_s=30,
+            visibility_timeout_s=60,
+        ),
+        Consumer(
+            name="CheckoutStockSync",
+            handler=f"{_H}.stock_sync.handler",
+            uses=_WRITE,
+            patterns=(EventPattern("shop.shipping", ("StockMovementRecorded", "AllocationReleased")),),
+            timeout_s=30,
+            visibility_timeout_s=60,
+        ),
+        Consumer(
+            name="OrderFulfilmentRecorder",
+            handler=f"{_H}.fulfilment_recorder.handler",
+            uses=_WRITE,
+            patterns=(EventPattern("shop.shipping", ("OrderAllocated", "ShipmentDispatched", "ShipmentDelivered")),),
             timeout_s=30,
             visibility_timeout_s=60,
         ),
@@ -244,6 +261,13 @@ MANIFEST = ContextManifest(
             uses=_WRITE,
             rate_minutes=5,
             timeout_s=60,
+        ),
+        Schedule(
+            name="CompleteDeliveredOrders",
+            handler=f"{_H}.complete_delivered_orders.handler",
+            uses=_WRITE,
+            rate_minutes=60,
+            timeout_s=120,
         ),
         Schedule(
             name="SettlePromotions",

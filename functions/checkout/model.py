@@ -6,12 +6,16 @@ Rules held here:
   or, inside a flash sale's window, the flash-sale price; never a price a client sent;
 * totals: subtotal (sum of lines) - coupon discount + shipping fee (flat, free from a threshold) = total;
 * a coupon applies to the lines in its scope that are not flash-sale lines, from its minimum spend, inside its window;
-* the order life cycle (DESIGN.md §5a) is :data:`TRANSITIONS`; every other change of status is refused.
+* the order life cycle (DESIGN.md §5a) is :data:`TRANSITIONS`; every other change of status is refused; the
+  shipping context's events move an order only forward along it (:func:`forward_path`), possibly several steps;
+* sellable stock follows the warehouses (the shipping context's movements) and may go below zero when they lose
+  units open orders had reserved: it is shown as 0 with the units ``short``, and nothing can be bought then.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Self
@@ -67,6 +71,11 @@ def free_shipping_from() -> int:
 
 def shop_currency() -> str:
     return os.environ.get("SHOP_CURRENCY", "CNY")
+
+
+def return_window_days() -> int:
+    """Days after delivery in which a shopper may return goods; a delivered order is completed after them."""
+    return int(os.environ.get("RETURN_WINDOW_DAYS", "7"))
 
 
 # --- the checkout's copy of the catalogue --------------------------------------------------------------------------
@@ -404,28 +413,47 @@ class PromotionList(BaseModel):
 # --- stock ----------------------------------------------------------------------------------------------------------
 
 
-class StockMovementInput(Strict):
-    """Until warehouses exist (the shipping issue), back office corrects sellable stock with adjustments."""
+class WarehouseStock(BaseModel):
+    """One warehouse's physical stock of a SKU, as the shipping context last reported it."""
 
-    type: Literal["adjustment"] = "adjustment"
-    quantity: Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000, description="Units added (negative: removed)")]
-    reason: Annotated[str, Field(min_length=1, max_length=200)]
+    model_config = ConfigDict(extra="ignore")  # a tolerant reader of shipping's snapshots
 
-    _clean = field_validator("reason")(plain_line)
+    warehouse: str
+    on_hand: int
+    allocated: int
+    available: int
 
-    @field_validator("quantity")
-    @classmethod
-    def _not_zero(cls, v: int) -> int:
-        if v == 0:
-            raise ValueError("quantity must not be zero")
-        return v
+
+class StockSnapshot(BaseModel):
+    """A SKU's stock in every warehouse after a change in the shipping context; ``version`` grows with every change,
+    so the checkout keeps only the newest it has seen (events may arrive out of order)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sku: str
+    version: int
+    warehouses: list[WarehouseStock] = Field(default_factory=list)
 
 
 class InventoryView(BaseModel):
+    """A SKU's stock as the checkout sees it. ``sellable``/``reserved``/``in_promotions`` are the checkout's own
+    (exact); ``warehouses`` and the totals are the checkout's copy of the shipping context's stock, kept from its
+    events (eventually consistent: a movement shows here a moment after it is recorded)."""
+
     sku: str
-    sellable: int
-    reserved: int
+    sellable: int = Field(description="Units the shop can still sell (never shown below zero)")
+    reserved: int = Field(description="Units in open orders that have not left a warehouse yet")
     in_promotions: int = Field(description="Units set aside for flash sales that have not been settled")
+    short: int = Field(
+        default=0, description="Units reserved beyond what the warehouses hold (they lost units open orders wait for)"
+    )
+    warehouses: list[WarehouseStock] = Field(default_factory=list)
+    on_hand: int = Field(default=0, description="Units in all warehouses")
+    allocated: int = Field(default=0, description="Units in all warehouses allocated to paid orders")
+    available: int = Field(default=0, description="Units in all warehouses that can still be allocated")
+    warehouse_version: int | None = Field(
+        default=None, description="Version of the shipping snapshot shown (null: none received yet)"
+    )
 
 
 # --- orders ---------------------------------------------------------------------------------------------------------
@@ -456,6 +484,24 @@ CANCELLABLE = tuple(s for s, targets in TRANSITIONS.items() if OrderStatus.CANCE
 def check_transition(current: OrderStatus, target: OrderStatus) -> None:
     if target not in TRANSITIONS[current]:
         raise Conflict(f"an order that is {current.value} cannot become {target.value}", code="INVALID_ORDER_STATE")
+
+
+def forward_path(current: OrderStatus, target: OrderStatus) -> list[OrderStatus] | None:
+    """The statuses an order passes through from ``current`` to ``target`` along :data:`TRANSITIONS`, never through
+    ``cancelled`` (``[]`` when it is there already). None when ``target`` is not ahead of ``current``: it is behind
+    (a late or repeated event) or out of reach (a cancelled order)."""
+    if current is target:
+        return []
+    path: list[OrderStatus] = []
+    step = current
+    while True:
+        ahead = [s for s in TRANSITIONS[step] if s is not OrderStatus.CANCELLED]
+        if not ahead:
+            return None
+        (step,) = ahead  # the life cycle is a single line once cancellation is set aside
+        path.append(step)
+        if step is target:
+            return path
 
 
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{5,19}$", examples=["+8613812345678"])]
@@ -521,6 +567,14 @@ class Order(BaseModel):
     payment_due_at: datetime
     payment_id: str | None = Field(default=None, description="The payment that paid it")
     paid_at: datetime | None = None
+    shipped_at: datetime | None = Field(default=None, description="When every unit had left a warehouse")
+    delivered_at: datetime | None = Field(
+        default=None, description="When the carrier delivered the last parcel; the return window starts here"
+    )
+    completed_at: datetime | None = Field(default=None, description="When the return window ended")
+    shipment_ids: list[str] = Field(
+        default_factory=list, description="Parcels dispatched for this order (their units have left the shop's stock)"
+    )
     cancel_reason: str | None = None
     history: list[StatusChange] = Field(default_factory=list)
     version: int = 1
@@ -535,6 +589,22 @@ class CancelInput(Strict):
     reason: Annotated[str, Field(max_length=200)] = ""
 
     _clean = field_validator("reason")(plain_line)
+
+
+def reserved_units_shipped(order: Order, shipped: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Units of a dispatched parcel that leave reserved stock: those of regular lines only (a flash sale's units
+    never were in ``reserved``), at most what the order reserved per SKU (a cart holds a SKU once)."""
+    regular: dict[str, int] = {}
+    for line in order.lines:
+        if line.promotion_id is None:
+            regular[line.sku] = regular.get(line.sku, 0) + line.quantity
+    units: dict[str, int] = {}
+    for sku, quantity in shipped:
+        key = sku.upper()
+        take = min(max(quantity, 0), regular.get(key, 0) - units.get(key, 0))
+        if take > 0:
+            units[key] = units.get(key, 0) + take
+    return units
 
 
 # --- pricing --------------------------------------------------------------------------------------------------------

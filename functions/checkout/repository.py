@@ -5,8 +5,12 @@ item                       pk                           sk / notes
 =========================  ===========================  =========================================================
 SKU record                 ``SKU#<SKU>``                ``INFO``; the checkout's copy of the catalogue's SKU (price,
                                                         name, status, product version) plus the flash sales on it
-stock                      ``SKU#<SKU>``                ``STOCK``; ``sellable``, ``reserved`` (units in open orders),
-                                                        ``in_promotions`` (units set aside for flash sales)
+stock                      ``SKU#<SKU>``                ``STOCK``; ``sellable``, ``reserved`` (units in open orders
+                                                        not yet dispatched), ``in_promotions`` (units set aside for
+                                                        flash sales); ``warehouses`` and ``warehouse_version``: the
+                                                        shipping context's newest per-warehouse snapshot
+stock movement applied     ``SKU#<SKU>``                ``MOVEMENT#<movement_id>``; a shipping stock movement whose
+                                                        ``sellable_delta`` was applied; expires after 14 days
 product's SKUs             ``PRODUCT#<id>``             ``SKUS``; which SKUs a product had at which version, so a
                                                         variant dropped by an update is taken off sale
 cart                       ``CART#U#<user>`` /          ``CART``; lines (SKU, quantity) and a version; guest carts
@@ -14,7 +18,9 @@ cart                       ``CART#U#<user>`` /          ``CART``; lines (SKU, qu
 order                      ``ORDER#<id>``               ``ORDER``; the whole order. GSIs: ``by_user`` (``USER#<id>``,
                                                         newest first), ``by_status`` (``STATUS#<status>#<s>``, by
                                                         time), ``by_kind`` (``ORDERS#<yyyy-mm>#<s>``, by time); ``s``
-                                                        is one of ORDER_INDEX_SHARDS, from the order id
+                                                        is one of ORDER_INDEX_SHARDS, from the order id;
+                                                        ``by_due`` (``DELIVERED#<s>``, by delivery time) while it is
+                                                        delivered and not yet completed
 idempotency record         ``IDEMP#<user>#<key>``       ``IDEMP``; request hash and order id, written in the order's
                                                         own transaction; expires after 24 h
 coupon                     ``COUPON#<CODE>``            ``COUPON``; definition and ``used``; ``by_kind`` ``COUPON``
@@ -29,15 +35,22 @@ outbox event               ``OUTBOX#<event_id>``        ``OUTBOX``; relayed to E
 
 Access patterns: cart page = GetItem (cart) + BatchGetItem (SKU records, stock, coupon, flash-sale shards);
 checkout = BatchGetItem (cart + idempotency record) + BatchGetItem (SKU records, stock, coupon) [+ BatchGetItem
-(shards) for a flash-sale line] + one TransactWriteItems; order page = GetItem; my orders = one Query on ``by_user``.
+(shards) for a flash-sale line] + one TransactWriteItems; order page = GetItem; my orders = one Query on ``by_user``;
+a shipping event = GetItem (order) + one TransactWriteItems [+ one UpdateItem per stock snapshot]; orders whose
+return window ended = one Query per shard of ``by_due``.
 
 Invariants guarded by conditions, never by a read followed by a write:
-* ``sellable`` never goes below zero (each reservation is ``sellable >= :q``), a flash-sale shard's ``remaining``
-  never below zero, a coupon's ``used`` never above its limit, a shopper's uses/buys never above theirs;
+* a reservation never takes more than ``sellable`` (each is ``sellable >= :q``; only a warehouse losing units that
+  open orders reserved takes ``sellable`` below zero, shown as ``short``), ``reserved`` never below zero (a
+  dispatch takes out at most what is reserved, once per shipment), a flash-sale shard's ``remaining`` never below
+  zero, a coupon's ``used`` never above its limit, a shopper's uses/buys never above theirs;
 * checkout writes the order, the idempotency record, every reservation, the coupon use, the cart's deletion and the
   outbox event in one transaction: all or none;
 * an order changes only from the version it was read at, so an expiry, a cancel and a payment that race resolve to
-  exactly one winner, and the stock it releases is released exactly once;
+  exactly one winner, and the stock it releases is released exactly once; the same holds for the shipping events
+  that move it forward (each shipment's units leave reserved stock once, in the order's own write);
+* a stock movement's delta applies once (its marker is written in the same transaction), and a warehouse snapshot
+  replaces the stored one only when its version is newer;
 * a flash sale's units are taken out of sellable stock when it is created and spread over shards, so a hot SKU's
   purchases write only a shard (one of N items) and the shopper's own counter, never one shared item.
 """
@@ -54,7 +67,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.checkout.model import Coupon, Order, Promotion, PromotionRef, SkuInfo, Stock, StoredCart
+from functions.checkout.model import (
+    Coupon,
+    Order,
+    OrderStatus,
+    Promotion,
+    PromotionRef,
+    SkuInfo,
+    Stock,
+    StockSnapshot,
+    StoredCart,
+)
 from functions.shared.dynamo import (
     cancellation_reasons,
     from_item,
@@ -65,7 +88,7 @@ from functions.shared.dynamo import (
     transact,
     value,
 )
-from functions.shared.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
+from functions.shared.errors import Conflict, ServiceUnavailable, Unprocessable
 from functions.shared.events import DomainEvent
 from functions.shared.outbox import outbox_put
 
@@ -78,6 +101,10 @@ BATCH_GET_MAX = 100
 BATCH_GET_ATTEMPTS = 6
 GUEST_CART_TTL_S = 30 * 24 * 3600
 IDEMPOTENCY_TTL_S = 24 * 3600
+# A stock movement's marker outlives any redelivery of its event (SQS keeps a message at most 14 days).
+MARKER_TTL_S = 14 * 24 * 3600
+# A stock item always has all three counters: reservations and flash sales update them without if_not_exists.
+_STOCK_DEFAULTS = "SET reserved = if_not_exists(reserved, :zero), in_promotions = if_not_exists(in_promotions, :zero)"
 
 
 def sku_key(sku: str, sk: str) -> dict[str, Any]:
@@ -313,27 +340,37 @@ class DynamoCheckoutRepository:
 
     # --- stock ------------------------------------------------------------------------------------------------------
 
-    def adjust_stock(self, sku: str, quantity: int, event: DomainEvent) -> None:
-        update: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": sku_key(sku, "STOCK"),
-            "UpdateExpression": "SET sellable = if_not_exists(sellable, :zero) + :q, "
-            "reserved = if_not_exists(reserved, :zero), in_promotions = if_not_exists(in_promotions, :zero)",
-            "ExpressionAttributeValues": {":q": value(quantity), ":zero": value(0)},
-        }
-        if quantity < 0:
-            update["ConditionExpression"] = "sellable >= :need"
-            update["ExpressionAttributeValues"][":need"] = value(-quantity)
-        items = [
+    def record_stock_movement(self, sku: str, movement_id: str, delta: int, now_epoch: int) -> bool | None:
+        """Apply a physical stock movement's ``delta`` to sellable stock once: a marker per movement and the change
+        in one transaction. True when applied, False when it had been (a redelivery), None when the transaction
+        conflicted with another on the stock item (try again). Sellable stock may go below zero here, on purpose:
+        units the warehouses lost that open orders had reserved; no reservation (``sellable >= :q``) passes then.
+        A stock item that does not exist yet (the SKU reaches the checkout later) is created."""
+        items: list[dict[str, Any]] = [
             {
-                "ConditionCheck": {
+                "Put": {
                     "TableName": self._table,
-                    "Key": sku_key(sku, "INFO"),
-                    "ConditionExpression": "attribute_exists(pk)",
+                    "Item": {
+                        **sku_key(sku, f"MOVEMENT#{movement_id}"),
+                        **to_item(
+                            {
+                                "movement_id": movement_id,
+                                "sellable_delta": delta,
+                                "expires_at": now_epoch + MARKER_TTL_S,
+                            }
+                        ),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
-            {"Update": update},
-            outbox_put(self._table, event),
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": sku_key(sku, "STOCK"),
+                    "UpdateExpression": _STOCK_DEFAULTS + " ADD sellable :d",
+                    "ExpressionAttributeValues": {":d": value(delta), ":zero": value(0)},
+                }
+            },
         ]
         try:
             self._ddb.transact_write_items(TransactItems=items)
@@ -341,11 +378,24 @@ class DynamoCheckoutRepository:
             if not is_cancelled(exc):
                 raise
             reasons = cancellation_reasons(exc)
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise NotFound("no such SKU", code="SKU_NOT_FOUND") from None
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                raise Conflict("there is not that much sellable stock to remove", code="INSUFFICIENT_STOCK") from None
-            raise Conflict("the stock changed meanwhile; try again", code="TRY_AGAIN") from None
+            return False if reasons and reasons[0] == "ConditionalCheckFailed" else None
+        return True
+
+    def apply_stock_snapshot(self, snapshot: StockSnapshot) -> bool:
+        """Keep the shipping context's per-warehouse stock of a SKU on its stock item, only if newer than the one
+        there (False: an older or the same snapshot, which changes nothing)."""
+        return self._conditional_update(
+            sku_key(snapshot.sku, "STOCK"),
+            "SET warehouses = :w, warehouse_version = :v, sellable = if_not_exists(sellable, :zero), "
+            "reserved = if_not_exists(reserved, :zero), in_promotions = if_not_exists(in_promotions, :zero)",
+            "attribute_not_exists(warehouse_version) OR warehouse_version < :v",
+            {},
+            {
+                ":w": value([w.model_dump(mode="json") for w in snapshot.warehouses]),
+                ":v": value(snapshot.version),
+                ":zero": value(0),
+            },
+        )
 
     def stock_view(self, sku: str) -> tuple[SkuInfo | None, dict[str, Any], int | None]:
         """The SKU record, its stock item and the record's flash-sale revision (None: never had one)."""
@@ -425,6 +475,9 @@ class DynamoCheckoutRepository:
             kind_pk=f"ORDERS#{created[:7]}#{shard}",
             kind_sk=list_sk,
         )
+        if order.status is OrderStatus.DELIVERED and order.delivered_at is not None:
+            # Listed by delivery time until completed (the Put of the completed order drops these keys).
+            data.update(due_pk=f"DELIVERED#{shard}", due_sk=f"{sortable(order.delivered_at)}#{order.order_id}")
         return {**order_key(order.order_id), **to_item(data)}
 
     def get_order(self, order_id: str, consistent: bool = True) -> Order | None:
@@ -561,6 +614,48 @@ class DynamoCheckoutRepository:
             outbox_put(self._table, event),
         ]
         return transact(self._ddb, items)
+
+    def advance(self, old: Order, new: Order, events: list[DomainEvent], shipped: dict[str, int]) -> bool:
+        """A fulfilment step: the order from the version it was read at, one outbox event per status it passed
+        through, and ``shipped`` units (SKU -> units of a dispatched parcel) out of reserved stock, all in one
+        transaction. False when the order moved on meanwhile (re-read and decide again)."""
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": self._order_item(new),
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": value(old.version)},
+                }
+            }
+        ]
+        for sku, quantity in sorted(shipped.items()):
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": sku_key(sku, "STOCK"),
+                        "UpdateExpression": "ADD reserved :minus",
+                        "ConditionExpression": "reserved >= :q",
+                        "ExpressionAttributeValues": {":minus": value(-quantity), ":q": value(quantity)},
+                    }
+                }
+            )
+        items += [outbox_put(self._table, event) for event in events]
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if not is_cancelled(exc):
+                raise
+            reasons = cancellation_reasons(exc)
+            stock = [r for r in reasons[1 : 1 + len(shipped)] if r == "ConditionalCheckFailed"]
+            if reasons[:1] != ["ConditionalCheckFailed"] and stock:
+                # Reserved stock is always at least an open order's units: this is a bug or lost data, not a race.
+                raise Conflict(
+                    f"order {old.order_id}: reserved stock is below the units shipped", code="RESERVED_STOCK_MISMATCH"
+                ) from None
+            return False
+        return True
 
     def publish(self, event: DomainEvent) -> None:
         """An event with no state change of its own (written to the outbox alone)."""
@@ -703,6 +798,30 @@ class DynamoCheckoutRepository:
                 Limit=limit,
             )
             found += [(str(i["list_sk"]), str(i["order_id"])) for i in items]
+        return [order_id for _sk, order_id in sorted(found)[:limit]]
+
+    def delivered_before(self, moment: datetime, limit: int) -> list[str]:
+        """Ids of delivered (not yet completed) orders delivered before ``moment``, oldest first: a Query per shard
+        of the ``by_due`` index, never a scan."""
+        found: list[tuple[str, str]] = []
+        for shard in range(ORDER_INDEX_SHARDS):
+            start: dict[str, Any] | None = None
+            taken = 0
+            while taken < limit:
+                kwargs: dict[str, Any] = {
+                    "IndexName": "by_due",
+                    "KeyConditionExpression": "due_pk = :p AND due_sk < :t",
+                    "ExpressionAttributeValues": {":p": value(f"DELIVERED#{shard}"), ":t": value(sortable(moment))},
+                    "ProjectionExpression": "order_id, due_sk",
+                    "Limit": limit - taken,
+                }
+                if start:
+                    kwargs["ExclusiveStartKey"] = start
+                items, start = self._query(**kwargs)
+                found += [(str(i["due_sk"]), str(i["order_id"])) for i in items]
+                taken += len(items)
+                if not start:
+                    break
         return [order_id for _sk, order_id in sorted(found)[:limit]]
 
     # --- coupons ----------------------------------------------------------------------------------------------------

@@ -7,18 +7,22 @@ container.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.checkout.events import (
     OrderCancelled,
+    OrderCompleted,
+    OrderDelivered,
+    OrderEvent,
+    OrderFulfilling,
     OrderPaid,
     OrderPlaced,
+    OrderShipped,
     PaymentRejected,
     PromotionCreated,
     PromotionSettled,
-    StockAdjusted,
 )
 from functions.checkout.model import (
     CANCELLABLE,
@@ -39,12 +43,16 @@ from functions.checkout.model import (
     SkuInfo,
     StatusChange,
     Stock,
-    StockMovementInput,
+    StockSnapshot,
     StoredCart,
+    WarehouseStock,
     check_transition,
+    forward_path,
     payment_window_s,
     price_cart,
     require_checkout_ready,
+    reserved_units_shipped,
+    return_window_days,
     shards_for,
     shop_currency,
 )
@@ -63,7 +71,7 @@ from functions.checkout.repository import (
 from functions.shared import cursor
 from functions.shared.dynamo import sortable
 from functions.shared.errors import AppError, BadRequest, Conflict, NotFound, Unprocessable
-from functions.shared.events import utcnow
+from functions.shared.events import DomainEvent, utcnow
 from functions.shared.idempotency import check_key, request_hash
 from functions.shared.ids import prefixed
 
@@ -73,6 +81,13 @@ ADMIN_DEFAULT_DAYS = 90
 PAYMENT_ARRIVAL_GRACE_S = 10
 OVERDUE_GRACE_S = 120  # the timer normally fires within seconds; the backstop only takes what it missed
 MAX_ADMIN_RANGE_DAYS = 731  # two years: a range walks one month partition per Query
+COMPLETE_PER_RUN = 1000  # orders one run of the completion schedule takes on; the next run takes the rest
+# The event published for each status a fulfilment step reaches.
+STEP_EVENTS: dict[OrderStatus, type[OrderEvent]] = {
+    OrderStatus.FULFILLING: OrderFulfilling,
+    OrderStatus.SHIPPED: OrderShipped,
+    OrderStatus.DELIVERED: OrderDelivered,
+}
 
 
 def now() -> datetime:
@@ -415,6 +430,9 @@ class CheckoutService:
                 return order
             if order.status not in CANCELLABLE:
                 check_transition(order.status, OrderStatus.CANCELLED)
+            if order.shipment_ids:
+                # A parcel is on its way: cancelling would refund and put back on sale units that have left.
+                raise Conflict("part of this order has already been dispatched", code="ORDER_PARTLY_SHIPPED")
             release = self._release(order, by, reason or f"cancelled by {by}")
             if self.repo.release(release):
                 return release.new
@@ -520,27 +538,138 @@ class CheckoutService:
             event=OrderCancelled(order=new, cancelled_by=by, refund_due=not unpaid),  # type: ignore[arg-type]
         )
 
+    # --- fulfilment (from the shipping context's events) ------------------------------------------------------------
+
+    def record_fulfilment(
+        self,
+        order_id: str,
+        target: OrderStatus,
+        shipment_id: str | None = None,
+        shipped: Iterable[tuple[str, int]] = (),
+        delivered_at: datetime | None = None,
+    ) -> str:
+        """Move an order forward to ``target`` (fulfilling, shipped or delivered) from a shipping event. Events arrive
+        late, early or twice: the order goes forward through every step between in one write (one history entry and
+        one event per step), never backwards, and an event it has seen changes nothing. A dispatched parcel
+        (``shipment_id`` with the ``shipped`` SKU/units) takes its units of regular lines out of reserved stock once,
+        in the same write, whether or not the status moves. A cancelled order is left as it is.
+
+        Returns what happened (for the log): the new status, ``shipment_recorded``, ``duplicate`` or ``cancelled``."""
+        for _attempt in range(PLACE_ATTEMPTS):
+            order = self.repo.get_order(order_id)
+            if order is None:
+                raise NotFound(f"order {order_id} is not known (yet)", code="ORDER_NOT_FOUND")
+            if order.status is OrderStatus.CANCELLED:
+                return "cancelled"
+            path = forward_path(order.status, target) or []  # None: the order is further on already
+            if OrderStatus.PAID in path:
+                # Shipping starts from OrderPaid, so this cannot be; retried (and dead-lettered) rather than guessed.
+                raise Conflict(f"order {order_id} is not paid", code="ORDER_NOT_PAID")
+            new_parcel = shipment_id is not None and shipment_id not in order.shipment_ids
+            if not path and not new_parcel:
+                return "duplicate"
+            now = self.clock()
+            update: dict[str, Any] = {
+                "status": path[-1] if path else order.status,
+                "updated_at": now,
+                "version": order.version + 1,
+                "history": [*order.history, *(StatusChange(status=step, at=now) for step in path)],
+            }
+            if OrderStatus.SHIPPED in path:
+                update["shipped_at"] = now
+            if OrderStatus.DELIVERED in path:
+                update["delivered_at"] = delivered_at or now
+            units: dict[str, int] = {}
+            if new_parcel:
+                update["shipment_ids"] = [*order.shipment_ids, shipment_id]
+                units = reserved_units_shipped(order, shipped)
+            new = order.model_copy(update=update)
+            events: list[DomainEvent] = [STEP_EVENTS[step](order=new) for step in path]
+            if self.repo.advance(order, new, events, units):
+                return new.status.value if path else "shipment_recorded"
+        raise Conflict("the order is changing; try again", code="TRY_AGAIN")
+
+    def complete_delivered(self, limit: int = COMPLETE_PER_RUN) -> list[str]:
+        """The return window's end: delivered orders delivered more than RETURN_WINDOW_DAYS ago become completed
+        (found on the ``by_due`` index, never by a scan)."""
+        window = timedelta(days=return_window_days())
+        completed = []
+        for order_id in self.repo.delivered_before(self.clock() - window, limit):
+            if self._complete(order_id, window):
+                completed.append(order_id)
+        return completed
+
+    def _complete(self, order_id: str, window: timedelta) -> bool:
+        for _attempt in range(PLACE_ATTEMPTS):
+            order = self.repo.get_order(order_id)  # the index is eventually consistent: decide on the order itself
+            if order is None or order.status is not OrderStatus.DELIVERED or order.delivered_at is None:
+                return False
+            now = self.clock()
+            if order.delivered_at + window > now:
+                return False
+            new = order.model_copy(
+                update={
+                    "status": OrderStatus.COMPLETED,
+                    "completed_at": now,
+                    "updated_at": now,
+                    "version": order.version + 1,
+                    "history": [*order.history, StatusChange(status=OrderStatus.COMPLETED, at=now)],
+                }
+            )
+            if self.repo.transition(order, new, OrderCompleted(order=new)):
+                return True
+        return False
+
     # --- stock ------------------------------------------------------------------------------------------------------
 
-    def adjust_stock(self, sku: str, body: StockMovementInput, actor: str) -> InventoryView:
+    def record_stock_movement(
+        self, movement_id: str, sku: str, sellable_delta: int, snapshot: StockSnapshot | None = None
+    ) -> str:
+        """A physical stock movement in the shipping context: its ``sellable_delta`` applied to the SKU's sellable
+        stock exactly once per ``movement_id`` (a transfer's 0 needs no record), then the warehouse snapshot kept
+        if it is newer. Returns ``applied``, ``duplicate`` or ``no_change`` (for the log)."""
         sku = sku.upper()
-        info, data, _rev = self.repo.stock_view(sku)
-        if info is None:
-            raise NotFound("no such SKU", code="SKU_NOT_FOUND")
-        after = int(data.get("sellable", 0)) + body.quantity
-        event = StockAdjusted(sku=sku, quantity=body.quantity, sellable=after, reason=body.reason, actor=actor)
-        self.repo.adjust_stock(sku, body.quantity, event)
-        return self.inventory(sku)
+        outcome = "no_change"
+        if sellable_delta:
+            for _attempt in range(PLACE_ATTEMPTS):
+                applied = self.repo.record_stock_movement(sku, movement_id, sellable_delta, _epoch(self.clock()))
+                if applied is not None:
+                    outcome = "applied" if applied else "duplicate"
+                    break
+            else:
+                raise Conflict("the stock is changing; try again", code="TRY_AGAIN")
+        # After the delta, and on a duplicate too: a redelivery after a failure here still brings the snapshot.
+        if snapshot is not None:
+            self.apply_stock_snapshots([snapshot])
+        return outcome
+
+    def apply_stock_snapshots(self, snapshots: Iterable[StockSnapshot]) -> int:
+        """Keep the shipping context's per-warehouse stock of each SKU when newer than the copy held; returns how
+        many replaced one (older and repeated snapshots change nothing)."""
+        applied = 0
+        for snapshot in snapshots:
+            if self.repo.apply_stock_snapshot(snapshot.model_copy(update={"sku": snapshot.sku.upper()})):
+                applied += 1
+        return applied
 
     def inventory(self, sku: str) -> InventoryView:
         info, data, _rev = self.repo.stock_view(sku.upper())
         if info is None:
             raise NotFound("no such SKU", code="SKU_NOT_FOUND")
+        sellable = int(data.get("sellable", 0))
+        warehouses = [WarehouseStock.model_validate(w) for w in data.get("warehouses", [])]
+        version = data.get("warehouse_version")
         return InventoryView(
             sku=info.sku,
-            sellable=int(data.get("sellable", 0)),
+            sellable=max(0, sellable),
+            short=max(0, -sellable),
             reserved=int(data.get("reserved", 0)),
             in_promotions=int(data.get("in_promotions", 0)),
+            warehouses=warehouses,
+            on_hand=sum(w.on_hand for w in warehouses),
+            allocated=sum(w.allocated for w in warehouses),
+            available=sum(w.available for w in warehouses),
+            warehouse_version=None if version is None else int(version),
         )
 
     # --- coupons ----------------------------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""GET /admin/inventory/{sku}: a SKU's sellable stock, units reserved by open orders and units held by flash sales."""
+"""GET /admin/inventory/{sku}: a SKU's stock. The checkout's own figures are exact: sellable stock (shown from
+zero; ``short`` counts units open orders reserved beyond what the warehouses hold), units reserved by open orders
+and units held by flash sales. The per-warehouse on hand, allocated and available (and their totals) are the
+checkout's copy of the shipping context's stock, kept from its events: eventually consistent, a moment behind a
+movement; ``warehouse_version`` is the version of the snapshot shown (null before the first)."""
 
 from typing import Annotated
 
@@ -12,7 +16,12 @@ from functions.shared.http import entrypoint, make_resolver
 app = make_resolver(MANIFEST)
 
 
-@app.get("/admin/inventory/<sku>", summary="A SKU's stock")
+@app.get(
+    "/admin/inventory/<sku>",
+    summary="A SKU's stock",
+    description="Sellable, reserved and flash-sale stock (exact), and per warehouse on hand, allocated and available "
+    "(the checkout's copy from shipping events: eventually consistent).",
+)
 def get_inventory(sku: Annotated[str, Path(pattern=SKU_PATTERN)]) -> InventoryView:
     return service().inventory(sku)
 
