@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup run test lint typecheck unit integration infra e2e synth bench bench-search bench-flash-sale schemas clean
+.PHONY: setup run test lint typecheck unit integration infra e2e synth bench bench-search bench-flash-sale bench-order-path schemas clean
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -64,6 +64,10 @@ bench-search: $(STAMP)
 # A flash sale over HTTP against the local platform (starts it itself); exits 1 on any oversell or 5xx.
 bench-flash-sale: setup
 	$(BIN)/python bench/flash_sale.py
+
+# One order from checkout to delivery and back: Lambda invocations, DynamoDB requests and events per order (~10 s).
+bench-order-path: $(STAMP)
+	$(BIN)/python bench/order_path.py
 
 schemas: $(STAMP)
 	$(BIN)/python -m events.generate
