@@ -14,12 +14,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from functions.shared import cursor
 from functions.shared.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from functions.shared.idempotency import check_key, request_hash
 from functions.shared.ids import new_id
+from functions.shared.money import Money
 from functions.shipping.events import (
     AllocationReleased,
     Line,
@@ -79,6 +81,7 @@ from functions.shipping.model import (
 from functions.shipping.repository import DynamoShippingRepository
 
 ATTEMPTS = 8
+logger = Logger()
 SIGNATURE_TOLERANCE_S = 300
 CARRIER_CONFIG_TTL_S = 300
 
@@ -456,10 +459,14 @@ class ShippingService:
             if current.status is FulfilmentStatus.CANCELLED:
                 return "nothing"
             release: dict[tuple[str, str], int] = {}
+            gone: dict[str, int] = {}  # units that left before the cancel arrived
             for p in current.parcels:
                 for s, q in p.left().items():
                     release[(s, p.warehouse)] = release.get((s, p.warehouse), 0) + q
-            stock, _, _ = self.repo.load(sorted({s for s, _ in release}), warehouses=False)
+                if p.replacement_for is None:
+                    for s, q in p.shipped.items():
+                        gone[s] = gone.get(s, 0) + q
+            stock, _, _ = self.repo.load(sorted({s for s, _ in release} | set(gone)), warehouses=False)
             work = WorkingStock(stock)
             for (s, w), q in release.items():
                 work.change(s, w, allocated=-q)
@@ -480,6 +487,21 @@ class ShippingService:
                     released[s] = released.get(s, 0) + q
                 event = AllocationReleased(order_id=order_id, released=_lines(released), stock=work.snapshots())
                 items.append(self.repo.outbox(event))
+            for s, q in sorted(gone.items()):
+                # The checkout cancelled before it heard of the dispatch, and put these units back on sale; they
+                # are on their way to the shopper (to be intercepted by hand), so they come off sale again.
+                correction = StockMovementRecorded(
+                    movement_id=f"{order_id}-cancelled-after-dispatch-{s}",
+                    sku=s,
+                    type="dispatch",
+                    sellable_delta=-q,
+                    stock=snapshot(work.stock[s]),
+                    reason=f"order {order_id} cancelled after its parcel left",
+                    actor="shipping",
+                )
+                items.append(self.repo.outbox(correction))
+            if gone:
+                logger.warning("order cancelled after dispatch", extra={"order_id": order_id, "shipped": gone})
             if self._commit(items):
                 return "released" if release else "cancelled"
         raise Conflict("the stock is changing; the release will be retried", code="TRY_AGAIN")
@@ -515,6 +537,8 @@ class ShippingService:
             moment = self.clock()
             shipment_id = new_id()
             entries = []
+            if any(work.level(s, parcel.warehouse).allocated < q for s, q in lines.items()):
+                continue  # the fulfilment was read before another shipment of these units: read both again
             for s, q in sorted(lines.items()):
                 lv = work.change(s, parcel.warehouse, on_hand=-q, allocated=-q)
                 entries.append(
@@ -605,6 +629,8 @@ class ShippingService:
         open_parcels = [p for p in fulfilment.parcels if p.left()]
         if not fulfilment.parcels:
             raise Conflict("the order is not allocated yet (it waits for stock)", code="ORDER_NOT_ALLOCATED")
+        if body.parcel_id is None and not open_parcels and not fulfilment.needs:
+            raise Conflict("every parcel of the order has shipped", code="ORDER_SHIPPED")
         if body.parcel_id is not None:
             parcel = next((p for p in fulfilment.parcels if p.parcel_id == body.parcel_id), None)
             if parcel is None:
@@ -916,7 +942,7 @@ class ShippingService:
             shipped = next((s.warehouse for s in shipments if sku in s.lines and s.warehouse in known), None)
             return shipped or next(iter(sorted(known)))
 
-        stock, _, _ = self.repo.load(sorted(resellable), warehouses=False)
+        stock, _, _ = self.repo.load(sorted(record.lines), warehouses=False)
         work = WorkingStock(stock)
         items: list[dict[str, Any]] = []
         movement_events: list[StockMovementRecorded] = []
@@ -937,14 +963,18 @@ class ShippingService:
                 at=moment,
             )
             items.append(self.repo.put_ledger(entry))
-        for snap in work.snapshots():
+        for s in sorted(record.lines):
+            # Resellable units are on sale again; an exchange's replacement units are promised to the shopper.
+            delta = resellable.get(s, 0) - (record.lines[s] if record.kind == "exchange" else 0)
+            if delta == 0 and s not in work.changed:
+                continue
             movement_events.append(
                 StockMovementRecorded(
-                    movement_id=f"{record.return_id}-{snap.sku}",
-                    sku=snap.sku,
+                    movement_id=f"{record.return_id}-{s}",
+                    sku=s,
                     type="return",
-                    sellable_delta=resellable[snap.sku],
-                    stock=snap,
+                    sellable_delta=delta,
+                    stock=snapshot(work.stock[s]) if s in work.stock else snapshot(SkuStock(sku=s)),
                     reason=f"return {record.return_id}",
                     actor=actor,
                 )
@@ -1017,7 +1047,9 @@ class ShippingService:
                 return "duplicate"
             check_return_transition(record.status, ReturnStatus.REFUNDED)
             new = self._moved(record, ReturnStatus.REFUNDED, "payments", self.clock())
-            new = new.model_copy(update={"refund_id": refund_id, "refunded": amount, "refund_error": None})
+            new = new.model_copy(
+                update={"refund_id": refund_id, "refunded": Money.model_validate(amount), "refund_error": None}
+            )
             event = ReturnRefunded(**self._return_facts(new), refund_id=refund_id, amount=amount)  # type: ignore[arg-type]
             if self._commit([self.repo.put_return(new, record.version), self.repo.outbox(event)]):
                 return "refunded"
@@ -1060,7 +1092,10 @@ def verify_carrier_signature(
         raise NotFound(f"no carrier {carrier} is configured", code="CARRIER_NOT_FOUND")
     if not timestamp or not signature:
         raise Unauthorized("X-Carrier-Timestamp and X-Carrier-Signature are required", code="SIGNATURE_MISSING")
-    if not timestamp.isdigit() or abs(int(timestamp) - moment.timestamp()) > SIGNATURE_TOLERANCE_S:
+    if (
+        not (timestamp.isascii() and timestamp.isdecimal())
+        or abs(int(timestamp) - moment.timestamp()) > SIGNATURE_TOLERANCE_S
+    ):
         raise Unauthorized("the timestamp is missing or more than 300 s off", code="SIGNATURE_EXPIRED")
     expected = carrier_signature(secret, timestamp, raw)
     if not hmac.compare_digest(expected, signature.strip().lower()):
