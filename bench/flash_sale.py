@@ -367,8 +367,21 @@ def create_sale(api: Http, admin: str, units: int, peak: int, tag: str) -> tuple
         time.sleep(0.1)
     projected_s = time.monotonic() - started - created_s
     stock = units * 2  # as much again at the regular price: the sale's units must come out of it, and only those
-    movement = {"quantity": stock, "reason": "flash sale benchmark"}
+    # Goods arrive in a warehouse (shipping); the checkout's sellable stock follows from StockMovementRecorded.
+    warehouse = f"FS-{tag}".upper()[:32]
+    house = {
+        "code": warehouse,
+        "name": f"Flash sale {tag}",
+        "address": {"region": "Shanghai", "city": "Shanghai", "street": "1 Bench Road"},
+    }
+    api.expect(201, "POST", "/admin/warehouses", house, admin)
+    movement = {"type": "inbound", "warehouse": warehouse, "quantity": stock, "reason": "flash sale benchmark"}
     api.expect(201, "POST", f"/admin/inventory/{sku}/movements", movement, admin)
+    deadline = time.monotonic() + PROJECTION_TIMEOUT_S
+    while api.expect(200, "GET", f"/admin/inventory/{sku}", None, admin).get("sellable", 0) < stock:
+        if time.monotonic() > deadline:
+            raise SetupFailed(f"the checkout's sellable stock of {sku} did not reach {stock}")
+        time.sleep(0.1)
     now = datetime.now(UTC)
     starts_at, ends_at = iso(now - timedelta(minutes=1)), iso(now + timedelta(minutes=30))
     body = {
