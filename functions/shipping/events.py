@@ -77,8 +77,9 @@ class Parcel(BaseModel):
 
 
 class OrderBackordered(DomainEvent):
-    """A paid order could not be allocated: no combination of active warehouses holds its lines. It is tried again
-    when stock arrives (and by schedule); staff may cancel it, which refunds it."""
+    """A paid order could not be allocated: no combination of active warehouses holds its lines. The
+    AllocateWaitingOrders schedule tries it again (every 5 minutes), so it ships once stock arrives; staff may cancel
+    it instead, which refunds it."""
 
     SOURCE: ClassVar[str] = "shop.shipping"
 

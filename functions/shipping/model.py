@@ -319,8 +319,10 @@ def plan_allocation(
     The rule:
     1. the first warehouse in ``ranked`` order (nearest region, then priority) that holds every unit ships it all
        (one parcel);
-    2. otherwise the order is split: repeatedly take the warehouse that can ship the most of what is still needed
-       (ties: the nearer in ``ranked`` order), and take from it all it has of each line;
+    2. otherwise the order is split: the best-ranked pair of warehouses that together hold every unit (two
+       parcels; the better-ranked one ships all it can); failing that, repeatedly take the warehouse that can ship
+       the most of what is still needed (ties: the nearer in ``ranked`` order), and take from it all it has of each
+       line;
     3. if all active warehouses together cannot cover a line, nothing is allocated (no part of the order is held
        while the rest waits); the order waits for stock.
     """
@@ -337,6 +339,15 @@ def plan_allocation(
     for code in codes:
         if all(avail(code, sku) >= q for sku, q in need.items()):
             return [(code, dict(need))], {}
+    pairs = sorted(
+        ((i, j) for i in range(len(codes)) for j in range(i + 1, len(codes))), key=lambda p: (p[0] + p[1], p)
+    )
+    for i, j in pairs:
+        a, b = codes[i], codes[j]
+        if all(avail(a, sku) + avail(b, sku) >= q for sku, q in need.items()):
+            first = {sku: min(avail(a, sku), q) for sku, q in need.items() if avail(a, sku) > 0}
+            second = {sku: q - first.get(sku, 0) for sku, q in need.items() if q > first.get(sku, 0)}
+            return [(a, first), (b, second)], {}
     left = dict(need)
     parcels: list[tuple[str, dict[str, int]]] = []
     unused = list(codes)

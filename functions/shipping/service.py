@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -468,6 +469,8 @@ class ShippingService:
                         gone[s] = gone.get(s, 0) + q
             stock, _, _ = self.repo.load(sorted({s for s, _ in release} | set(gone)), warehouses=False)
             work = WorkingStock(stock)
+            if any(work.level(s, w).allocated < q for (s, w), q in release.items()):
+                continue  # a parcel left between the two reads: read both again
             for (s, w), q in release.items():
                 work.change(s, w, allocated=-q)
             parcels = [p.model_copy(update={"lines": dict(p.shipped)}) for p in current.parcels]
@@ -629,7 +632,9 @@ class ShippingService:
         open_parcels = [p for p in fulfilment.parcels if p.left()]
         if not fulfilment.parcels:
             raise Conflict("the order is not allocated yet (it waits for stock)", code="ORDER_NOT_ALLOCATED")
-        if body.parcel_id is None and not open_parcels and not fulfilment.needs:
+        if body.parcel_id is None and not open_parcels:
+            if fulfilment.needs:
+                raise Conflict("what is left of the order waits for stock", code="ORDER_NOT_ALLOCATED")
             raise Conflict("every parcel of the order has shipped", code="ORDER_SHIPPED")
         if body.parcel_id is not None:
             parcel = next((p for p in fulfilment.parcels if p.parcel_id == body.parcel_id), None)
@@ -1098,7 +1103,8 @@ def verify_carrier_signature(
     ):
         raise Unauthorized("the timestamp is missing or more than 300 s off", code="SIGNATURE_EXPIRED")
     expected = carrier_signature(secret, timestamp, raw)
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+    given = signature.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", given) or not hmac.compare_digest(expected, given):
         raise Unauthorized("the signature does not match the body", code="SIGNATURE_INVALID")
 
 

@@ -8,7 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -187,3 +187,65 @@ def outbox(aws: Any, detail_type: str | None = None) -> list[dict[str, Any]]:
     found = [from_item(i) for i in items if i["pk"]["S"].startswith("OUTBOX#")]
     found = [f for f in found if detail_type is None or f["detail_type"] == detail_type]
     return [json.loads(f["detail"]) | {"detail_type": f["detail_type"]} for f in sorted(found, key=lambda f: f["pk"])]
+
+
+# --- helpers the shipping tests share ---------------------------------------------------------------------------
+
+
+def carrier_time(hours_ago: float) -> str:
+    """A carrier's event time, ``hours_ago`` before now (ISO-8601 UTC)."""
+    return (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat()
+
+
+def ledger(api: Api, sku: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The SKU's stock view and its whole ledger (newest first), read over the back-office API."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        query: dict[str, Any] = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        r = api("GET", f"/admin/inventory/{sku}/movements", user=ADMIN, query=query)
+        assert r.status == 200, r.body
+        items += r.body["items"]
+        cursor = r.body["next_cursor"]
+        if not cursor:
+            return r.body["stock"], items
+
+
+def levels(api: Api, sku: str) -> dict[str, tuple[int, int, int]]:
+    """Warehouse -> (on hand, allocated, available) of a SKU."""
+    stock, _ = ledger(api, sku)
+    return {w["warehouse"]: (w["on_hand"], w["allocated"], w["available"]) for w in stock["warehouses"]}
+
+
+def assert_ledger_matches_stock(api: Api, sku: str) -> dict[str, Any]:
+    """The ledger's deltas add up to on hand, per warehouse and in total; nothing is negative; each entry's
+    ``on_hand_after`` is the running sum of its warehouse's deltas."""
+    stock, entries = ledger(api, sku)
+    per_warehouse: dict[str, int] = {}
+    for entry in reversed(entries):  # oldest first
+        per_warehouse[entry["warehouse"]] = per_warehouse.get(entry["warehouse"], 0) + entry["delta"]
+        assert entry["on_hand_after"] == per_warehouse[entry["warehouse"]], entry
+    on_hand = {w["warehouse"]: w["on_hand"] for w in stock["warehouses"]}
+    assert {w: q for w, q in per_warehouse.items() if q or w in on_hand} == {
+        w: q for w, q in on_hand.items() if q or w in per_warehouse
+    }
+    assert sum(e["delta"] for e in entries) == stock["on_hand"]
+    for w in stock["warehouses"]:
+        assert w["on_hand"] >= 0 and w["allocated"] >= 0 and w["available"] >= 0, w
+        assert w["available"] == w["on_hand"] - w["allocated"]
+    return stock
+
+
+def ship(
+    api: Api, order_id: str, tracking: str, user: User = ADMIN, headers: dict[str, str] | None = None, **fields: Any
+) -> Result:
+    """Staff dispatch a parcel with sf-express (``fields``: ``lines``, ``parcel_id``, another ``carrier``)."""
+    body = {"carrier": CARRIER, "tracking_number": tracking, **fields}
+    return api("POST", f"/admin/orders/{order_id}/shipments", body, user=user, headers=headers)
+
+
+def shipments_of(api: Api, order_id: str, user: User = ADMIN) -> dict[str, Any]:
+    path = f"/admin/orders/{order_id}/shipments" if user is ADMIN else f"/orders/{order_id}/shipments"
+    r = api("GET", path, user=user)
+    assert r.status == 200, r.body
+    return dict(r.body)
