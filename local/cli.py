@@ -2,10 +2,13 @@
 
 Configuration is by environment variable: ``PORT`` (gateway, default 3000), ``MOTO_PORT`` (default: any free port),
 ``LOCAL_WORKERS`` (handler processes, default 4), ``LOCAL_POLL_SECONDS`` (queue/stream polling, default 0.5),
-``LOCAL_SCHEDULE_SECONDS`` (run every schedule this often instead of its rate), ``LOCAL_SEED=0`` (no demo data),
+``LOCAL_SCHEDULE_SECONDS`` (run every schedule this often instead of its rate), ``LOCAL_SCHEDULES`` (the same for
+the schedules it names: ``AllocateWaitingOrders=5,SettlePromotions=30``), ``LOCAL_SEED=0`` (no demo data),
 ``SHOP_ADMIN_EMAIL`` / ``SHOP_ADMIN_PASSWORD`` (the seeded admin), ``POWERTOOLS_LOG_LEVEL`` (the functions' log
 level, default WARNING), ``PAYMENT_SANDBOX_PORT`` (the payment sandbox, default: any free port),
-``LOCAL_PAYMENT_SANDBOX=0`` (no payment sandbox), ``SANDBOX_*`` (its keys, see :mod:`local.payment_sandbox`). The
+``LOCAL_PAYMENT_SANDBOX=0`` (no payment sandbox), ``SANDBOX_*`` (its keys, see :mod:`local.payment_sandbox`),
+``CARRIER_SANDBOX_PORT`` (the carrier sandbox, default: any free port), ``LOCAL_CARRIER_SANDBOX=0`` (no carrier
+sandbox), ``CARRIER_SANDBOX_CARRIERS`` / ``CARRIER_SANDBOX_SECRETS_FILE`` (see :mod:`local.carrier_sandbox`). The
 shop settings the contexts declare, such as ``PAYMENT_WINDOW_SECONDS`` (how long an order waits for payment, default
 900), are passed through to the functions.
 
@@ -78,6 +81,23 @@ def _payment_lines(platform: LocalPlatform) -> list[str]:
     ]
 
 
+def _carrier_lines(platform: LocalPlatform) -> list[str]:
+    sandbox = platform.carrier_sandbox
+    if sandbox is None:
+        return ["  Carriers   no sandbox (LOCAL_CARRIER_SANDBOX=0)"]
+    try:
+        path: Path | str = sandbox.secrets_path.relative_to(Path.cwd())
+    except ValueError:
+        path = sandbox.secrets_path
+    stored = "in the carriers secret" if platform.carrier_secret_stored else "NOT stored: no carriers secret declared"
+    return [
+        f"  Carriers   sandbox {sandbox.url}  ({', '.join(sandbox.carriers)}; secrets {stored}, file {path})",
+        "             play a parcel's tracking: POST /carriers/<carrier>/shipments/<tracking number>/play",
+        '             {"events": ["in_transit", "out_for_delivery", "delivered"]} or {"status": "exception"};',
+        '             options "order": "reversed", "duplicates": 2; the answer shows what the platform replied',
+    ]
+
+
 def _banner(platform: LocalPlatform, settings: Settings, summary: SeedSummary | None, elapsed_s: float) -> str:
     url = platform.url
     lines = [
@@ -95,15 +115,18 @@ def _banner(platform: LocalPlatform, settings: Settings, summary: SeedSummary | 
             f"{summary.categories} categories, {summary.brands} brands"
         )
         out = ", ".join(summary.out_of_stock) or "none"
+        split = f" ({summary.split_skus} in two warehouses)" if summary.split_skus else ""
         lines.append(
-            f"  Stock      {summary.stock_units:,} units over {summary.stocked_skus} SKUs; out of stock: {out}"
+            f"  Stock      {summary.stock_units:,} units over {summary.stocked_skus} SKUs{split}; out of stock: {out}"
         )
+        lines += [f"  Warehouse  {warehouse}" for warehouse in summary.warehouses]
         lines += [f"  Coupon     {coupon}" for coupon in summary.coupons]
         lines += [f"  Flash sale {sale}" for sale in summary.flash_sales]
     else:
         lines.append("  Accounts   none, catalogue not seeded (LOCAL_SEED=0): sign up with POST /auth/signup")
     lines.append(f"  Checkout   unpaid orders are cancelled after {_payment_window()} (PAYMENT_WINDOW_SECONDS)")
     lines += _payment_lines(platform)
+    lines += _carrier_lines(platform)
     lines += [
         f"  AWS (moto) {platform.moto_endpoint}  (region us-east-1, any credentials; state is in memory)",
         f"  Workers    {settings.workers} handler processes",
@@ -125,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    platform = LocalPlatform(PLATFORM, settings)
+    try:
+        platform = LocalPlatform(PLATFORM, settings)
+    except ValueError as exc:
+        print(f"local platform: {exc}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     code = 0
     try:

@@ -10,7 +10,8 @@ independent implementation, as the unit tests do.
   ``idempotency_error``), ``GET /card/v1/payment_intents/{id}``, ``GET /card/v1/payment_intents/search?query=
   metadata['payment_id']:'...'``, ``POST /card/v1/payment_intents/{id}/confirm`` with Stripe's test payment methods
   (``pm_card_visa`` and friends succeed, ``pm_card_chargeDeclined`` answers 402 ``card_declined``), authorised by the
-  secret key or, as Stripe.js does, by the PaymentIntent's ``client_secret`` in the form; ``POST /card/v1/refunds``.
+  secret key or, as Stripe.js does, by the PaymentIntent's ``client_secret`` in the form; ``POST /card/v1/refunds``
+  and ``GET /card/v1/refunds?payment_intent=<id>`` (the list of a PaymentIntent's refunds, newest first).
   Events ``payment_intent.succeeded``, ``payment_intent.payment_failed`` and ``refund.created`` are POSTed, signed
   ``Stripe-Signature: t=..,v1=..`` with the webhook secret, to ``<notify_base_url>/callbacks/payments/card``.
 * **Alipay** ``POST /alipay/gateway.do``: ``alipay.trade.precreate``, ``alipay.trade.query``, ``alipay.trade.refund``;
@@ -372,6 +373,7 @@ class CardIntent:
     latest_charge: str | None = None
     payment_method: str | None = None
     last_payment_error: dict[str, Any] | None = None
+    refund_objects: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -612,6 +614,7 @@ class PaymentSandbox:
             ("GET", re.compile(r"/card/v1/payment_intents/([^/]+)"), self._card_retrieve),
             ("POST", re.compile(r"/card/v1/payment_intents/([^/]+)/confirm"), self._card_confirm),
             ("POST", re.compile(r"/card/v1/refunds"), self._card_refund),
+            ("GET", re.compile(r"/card/v1/refunds"), self._card_refunds),
             ("GET", re.compile(r"/card/pay/([^/]+)"), self._card_page),
             ("POST", re.compile(r"/card/pay/([^/]+)/(approve|decline)"), self._card_page_action),
             ("POST", re.compile(r"/alipay/gateway\.do"), self._alipay_gateway),
@@ -1104,6 +1107,7 @@ class PaymentSandbox:
                 "reason": None,
                 "status": "succeeded",
             }
+            intent.refund_objects.append(obj)
             callbacks.append(self._card_event(intent, "refund.created", obj))
             return _json_reply(200, obj)
 
@@ -1112,6 +1116,19 @@ class PaymentSandbox:
         for callback in callbacks:
             self._send_async(callback)
         return reply
+
+    def _card_refunds(self, request: Request) -> Reply:
+        """Stripe's "list all refunds", filtered by ``payment_intent`` (newest first, one page)."""
+        if not self._card_key_ok(request):
+            return self._bad_key()
+        wanted = request.query.get("payment_intent")
+        with self._lock:
+            if wanted:
+                intents = [self.intents[wanted]] if wanted in self.intents else []
+            else:
+                intents = list(self.intents.values())
+            found = sorted((r for i in intents for r in i.refund_objects), key=lambda r: -int(r["created"]))
+        return _json_reply(200, {"object": "list", "data": found, "has_more": False, "url": "/v1/refunds"})
 
     def _card_page(self, request: Request, ident: str) -> Reply:
         intent = self.intents.get(ident)

@@ -9,8 +9,9 @@
   not pass the manifest's filter (event name, partition-key prefix), invoke with a stream event and, when the
   function fails or reports failures, retry from the first failed sequence number with a growing back-off, so
   records are delivered in order and none is skipped.
-* **Schedules** (:class:`ScheduleSource`): invoke every ``rate_minutes`` (or every ``LOCAL_SCHEDULE_SECONDS``) with
-  a scheduled-event payload; the first run is one period after start, as with a rate expression.
+* **Schedules** (:class:`ScheduleSource`): invoke every ``rate_minutes`` (or every ``LOCAL_SCHEDULE_SECONDS``, or
+  the period ``LOCAL_SCHEDULES`` gives that schedule) with a scheduled-event payload; the first run is one period
+  after start, as with a rate expression.
 
 Queues are polled with short receives and a pause in between rather than with SQS long polling: moto implements
 a long poll by waiting inside the request, and the local moto handles one request at a time, so a long poll would
@@ -24,7 +25,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -329,7 +330,10 @@ class EventPump:
         poll_s: float = 0.5,
         schedule_s: float | None = None,
         clock: Callable[[], float] | None = None,
+        schedule_periods: Mapping[str, float] | None = None,
     ) -> None:
+        """``schedule_s`` replaces every schedule's period; ``schedule_periods`` (schedule name -> seconds) replaces
+        the period of the schedules it names, before ``schedule_s``."""
         self._stop = threading.Event()
         self.sources: list[_Source] = []
         sqs = session.client("sqs")
@@ -346,7 +350,9 @@ class EventPump:
                     StreamSource(reader, arn, key, streams, invoke, self._stop, poll_s, clock or time.monotonic)
                 )
             for schedule in context.schedules:
-                period = schedule_s if schedule_s is not None else schedule.rate_minutes * 60.0
+                period = (schedule_periods or {}).get(schedule.name)
+                if period is None:
+                    period = schedule_s if schedule_s is not None else schedule.rate_minutes * 60.0
                 self.sources.append(ScheduleSource(schedule, invoke, self._stop, period))
 
     def start(self) -> None:

@@ -2,10 +2,10 @@
 
 :class:`LocalPlatform` is what ``python -m local`` runs for the shop's manifest, and what the platform's own tests
 run for small fake manifests. Start-up order is chosen for speed and for clear failures: the gateway binds its port
-first (a taken port fails at once), moto and the workers start in parallel (the payment sandbox binds its port and
-loads its keys meanwhile), then the resources are created, the payment sandbox starts and its provider configuration
-is stored in the payments secret, the workers get the functions' environment, and only then are routes and consumers
-served.
+first (a taken port fails at once), moto and the workers start in parallel (the payment and carrier sandboxes bind
+their ports and load their keys meanwhile), then the resources are created, the sandboxes start and their
+configuration is stored in the payments and carriers secrets, the workers get the functions' environment, and only
+then are routes and consumers served.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import boto3
 
 from functions.shared.wiring import Consumer, Function, Platform, Route, env_names
 from local.auth import CognitoVerifier
+from local.carrier_sandbox import CarrierSandbox
 from local.gateway import Gateway
 from local.logs import LogDelivery
 from local.moto_server import MotoServer, MotoStartError
@@ -72,6 +73,26 @@ def _seconds(env: Mapping[str, str], name: str) -> float | None:
     return value
 
 
+def _off(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "1").strip().lower() in ("0", "false", "no", "off")
+
+
+def _periods(env: Mapping[str, str], name: str) -> tuple[tuple[str, float], ...]:
+    """``Name=seconds,Name=seconds`` (schedule names as in the manifests)."""
+    raw = env.get(name, "").strip()
+    periods: list[tuple[str, float]] = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        schedule, sep, seconds = part.partition("=")
+        try:
+            value = float(seconds) if sep and schedule.strip() else None
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise ValueError(f"{name} is a list of Schedule=seconds (positive), not {part!r}")
+        periods.append((schedule.strip(), value))
+    return tuple(periods)
+
+
 @dataclass(frozen=True)
 class Settings:
     port: int = 3000
@@ -79,6 +100,7 @@ class Settings:
     workers: int = 4
     poll_s: float = 0.5  # how often idle queues and streams are polled
     schedule_s: float | None = None  # overrides every schedule's period (tests, benchmarks)
+    schedule_periods: tuple[tuple[str, float], ...] = ()  # (schedule name, seconds): overrides those schedules' periods
     seed: bool = True
     admin_email: str = "admin@example.com"
     admin_password: str = "Admin-Passw0rd!"  # noqa: S105 - the documented local demo account
@@ -89,10 +111,13 @@ class Settings:
     log_level: str = "WARNING"  # POWERTOOLS_LOG_LEVEL of the functions
     payment_sandbox: bool = True  # the local Stripe/Alipay/WeChat Pay (local.payment_sandbox)
     payment_sandbox_port: int = 0  # 0: any free port
+    carrier_sandbox: bool = True  # the local carriers that play tracking events (local.carrier_sandbox)
+    carrier_sandbox_port: int = 0  # 0: any free port
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """Read ``PORT``, ``MOTO_PORT``, ``LOCAL_*`` and ``SHOP_ADMIN_*``; ``ValueError`` with a clear message."""
+        """Read ``PORT``, ``MOTO_PORT``, ``LOCAL_*``, ``SHOP_ADMIN_*`` and the sandboxes' ports; ``ValueError`` with a
+        clear message."""
         poll = _seconds(env, "LOCAL_POLL_SECONDS")
         return cls(
             port=_int(env, "PORT", 3000, 0),
@@ -100,13 +125,26 @@ class Settings:
             workers=_int(env, "LOCAL_WORKERS", 4, 1),
             poll_s=poll if poll is not None else 0.5,
             schedule_s=_seconds(env, "LOCAL_SCHEDULE_SECONDS"),
-            seed=env.get("LOCAL_SEED", "1").strip().lower() not in ("0", "false", "no", "off"),
+            schedule_periods=_periods(env, "LOCAL_SCHEDULES"),
+            seed=not _off(env, "LOCAL_SEED"),
             admin_email=env.get("SHOP_ADMIN_EMAIL") or cls.admin_email,
             admin_password=env.get("SHOP_ADMIN_PASSWORD") or cls.admin_password,
             log_level=env.get("POWERTOOLS_LOG_LEVEL") or cls.log_level,
-            payment_sandbox=env.get("LOCAL_PAYMENT_SANDBOX", "1").strip().lower() not in ("0", "false", "no", "off"),
+            payment_sandbox=not _off(env, "LOCAL_PAYMENT_SANDBOX"),
             payment_sandbox_port=_int(env, "PAYMENT_SANDBOX_PORT", 0, 0),
+            carrier_sandbox=not _off(env, "LOCAL_CARRIER_SANDBOX"),
+            carrier_sandbox_port=_int(env, "CARRIER_SANDBOX_PORT", 0, 0),
         )
+
+    def check(self, platform: Platform) -> None:
+        """``ValueError`` for settings that name what the platform does not have."""
+        known = {s.name for c in platform.contexts for s in c.schedules}
+        unknown = sorted({name for name, _ in self.schedule_periods} - known)
+        if unknown:
+            raise ValueError(
+                f"LOCAL_SCHEDULES names no schedule of the platform: {', '.join(unknown)} "
+                f"(schedules: {', '.join(sorted(known)) or 'none'})"
+            )
 
 
 class EndpointSession(boto3.Session):
@@ -138,6 +176,7 @@ class LocalPlatform:
         platform.validate()
         self.platform = platform
         self.settings = settings or Settings()
+        self.settings.check(platform)
         self.gateway: Gateway | None = None
         self.moto: MotoServer | None = None
         self.pool: WorkerPool | None = None
@@ -145,6 +184,8 @@ class LocalPlatform:
         self.log_delivery: LogDelivery | None = None
         self.payment_sandbox: PaymentSandbox | None = None
         self.payment_secret_stored = False  # the sandbox's provider config is in the payments secret
+        self.carrier_sandbox: CarrierSandbox | None = None
+        self.carrier_secret_stored = False  # the carrier sandbox's secrets are in the carriers secret
         self.session: EndpointSession | None = None
         self.created = Created()
         self._contexts = {f.name: platform.context_of(f).name for f in platform.functions}
@@ -183,6 +224,16 @@ class LocalPlatform:
                 ) from exc
             except ValueError as exc:
                 raise StartupError(f"payment sandbox: {exc}") from exc
+        if settings.carrier_sandbox:
+            try:
+                self.carrier_sandbox = CarrierSandbox(settings.carrier_sandbox_port, callback_base_url=self.gateway.url)
+            except OSError as exc:
+                raise StartupError(
+                    f"the carrier sandbox cannot listen on 127.0.0.1:{settings.carrier_sandbox_port}: "
+                    f"{exc.strerror or exc}; set CARRIER_SANDBOX_PORT to another port (or 0)"
+                ) from exc
+            except ValueError as exc:
+                raise StartupError(f"carrier sandbox: {exc}") from exc
         try:
             endpoint = self.moto.wait_ready()
         except MotoStartError as exc:
@@ -192,6 +243,9 @@ class LocalPlatform:
         if self.payment_sandbox is not None:
             self.payment_sandbox.start()
             self._store_payment_config(self.payment_sandbox)
+        if self.carrier_sandbox is not None:
+            self.carrier_sandbox.start()
+            self._store_carrier_secrets(self.carrier_sandbox)
         warm = sorted({f.module for f in self.platform.functions}) if settings.warm_handlers else []
         self.pool.configure(self.function_env(), warm)
         verifier = CognitoVerifier.for_user_pool(
@@ -199,7 +253,13 @@ class LocalPlatform:
         )
         verifier.load()
         self.pump = EventPump(
-            self.platform, self.created, self.session, self.invoke, settings.poll_s, settings.schedule_s
+            self.platform,
+            self.created,
+            self.session,
+            self.invoke,
+            settings.poll_s,
+            settings.schedule_s,
+            schedule_periods=dict(settings.schedule_periods),
         )
         self.pump.start()
         self.log_delivery = LogDelivery(self.platform, self.invoke)
@@ -215,6 +275,15 @@ class LocalPlatform:
         self.session.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=sandbox.config_json())
         self.payment_secret_stored = True
 
+    def _store_carrier_secrets(self, sandbox: CarrierSandbox) -> None:
+        """The sandbox's carrier secrets become the carriers secret's value, as the operator sets it in AWS."""
+        arn = self.created.env.get("CARRIERS_SECRET_ARN")
+        if arn is None or self.session is None:
+            log.warning("the platform declares no carriers secret: the carrier sandbox's secrets are not stored")
+            return
+        self.session.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=sandbox.secrets_json())
+        self.carrier_secret_stored = True
+
     def mark_ready(self) -> None:
         if self.gateway is not None:
             self.gateway.ready = True
@@ -227,6 +296,7 @@ class LocalPlatform:
             ("log delivery", self.log_delivery, lambda d: d.stop()),
             ("workers", self.pool, lambda p: p.close()),
             ("payment sandbox", self.payment_sandbox, lambda s: s.stop()),
+            ("carrier sandbox", self.carrier_sandbox, lambda s: s.stop()),
             ("moto", self.moto, lambda m: m.stop()),
         )
         for name, part, stop in steps:
@@ -241,6 +311,7 @@ class LocalPlatform:
         self.log_delivery = None
         self.pool = None
         self.payment_sandbox = None
+        self.carrier_sandbox = None
         self.moto = None
 
     def __enter__(self) -> LocalPlatform:

@@ -5,14 +5,21 @@ the ``admin`` and ``customer`` groups, the shopper in ``customer``. The catalogu
 the admin, exactly as a back-office client would create it, so the seed exercises the real handlers, their
 validation and their events, and needs no knowledge of how the catalogue stores things.
 
-Then it makes the shop buyable, again through the API: it waits (bounded) until the checkout has projected every
-seeded SKU from the catalogue's ProductCreated events (asynchronous: outbox, stream, relay, EventBridge, SQS), gives
-every SKU its sellable stock (``POST /admin/inventory/{sku}/movements``), creates the demo coupons
-(``POST /admin/coupons``) and starts the flash sales (``POST /admin/promotions``).
+Then it makes the shop buyable, again through the API: it creates the demo warehouses (``POST /admin/warehouses``),
+receives every SKU's stock in them (``POST /admin/inventory/{sku}/movements``, type ``inbound``; some SKUs are spread
+over two warehouses, so that split shipments can be seen), waits (bounded) until the checkout's sellable stock shows
+those units (asynchronous twice over: the checkout learns each SKU from the catalogue's ProductCreated and its stock
+from the shipping context's StockMovementRecorded, each through outbox, stream, relay, EventBridge and SQS), creates
+the demo coupons (``POST /admin/coupons``) and starts the flash sales (``POST /admin/promotions``), which take their
+units out of sellable stock.
+
+The stock step can be run again on the same platform without doubling anything: an existing warehouse is kept, and
+each inbound movement carries an ``Idempotency-Key`` made from its SKU and warehouse, so a repeat (or a retry after a
+lost answer) replays the first movement instead of receiving the goods twice.
 
 The data is ``seed_data.json``: a bilingual category tree (categories are referred to by ``key`` within the file),
-brands and products with their variants, the stock rule, coupons and flash sales; :class:`SeedData` checks its
-shape and references.
+brands and products with their variants, the warehouses, the stock rule, coupons and flash sales; :class:`SeedData`
+checks its shape and references.
 """
 
 from __future__ import annotations
@@ -33,12 +40,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DATA_FILE = Path(__file__).resolve().parent / "seed_data.json"
 PARALLEL_REQUESTS = 4
-CHECKOUT_WAIT_S = 60.0  # bound on the wait for the checkout to know the seeded SKUs (about a second when idle)
+CHECKOUT_WAIT_S = 60.0  # bound on the wait for the checkout to show the seeded stock (seconds when idle)
 CHECKOUT_POLL_S = 0.3
 # Answers of the stock routes after which nothing was written, so the seed tries again in the next round: the SKU is
-# not projected yet, or the movement's transaction was cancelled by a concurrent write to the SKU.
-RETRY_LATER = {(404, "SKU_NOT_FOUND"), (409, "TRY_AGAIN")}
+# not projected to the checkout yet, or the movement's transaction lost a race with another write to the SKU (or, on
+# a retry, the first attempt with the same Idempotency-Key is still being written).
+RETRY_LATER = {(404, "SKU_NOT_FOUND"), (409, "TRY_AGAIN"), (409, "IDEMPOTENCY_IN_PROGRESS")}
 STOCK_STRIDE = 37  # spreads the units over the range by the SKU's position, so neighbouring SKUs differ
+SEED_REASON = "demo stock (local seed)"
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -87,15 +96,44 @@ class SeedProduct(_Model):
 
 
 class SeedStock(_Model):
-    """Sellable stock: each SKU gets a deterministic number of units in [min_units, max_units], picked by its
-    position in the file; the ``out_of_stock`` SKUs get none, so a shopper can see "out of stock"."""
+    """Stock: each SKU gets a deterministic number of units in [min_units, max_units], picked by its position in the
+    file; the ``out_of_stock`` SKUs get none, so a shopper can see "out of stock". The units are received in the
+    warehouses in turn by position; every ``split_every``-th stocked SKU keeps a third of them in the next
+    warehouse too (0: none), so an order of it with another SKU may ship in two parcels."""
 
     min_units: int = Field(default=20, ge=1)
     max_units: int = Field(default=200, ge=1)
     out_of_stock: tuple[str, ...] = ()
+    split_every: int = Field(default=4, ge=0)
 
     def units_for(self, position: int) -> int:
         return self.min_units + (position * STOCK_STRIDE) % (self.max_units - self.min_units + 1)
+
+
+class SeedAddress(_Model):
+    region: str = Field(min_length=1, max_length=100)
+    city: str = Field(min_length=1, max_length=100)
+    street: str = Field(min_length=1, max_length=300)
+    postcode: str = Field(default="000000", pattern=r"^[A-Za-z0-9 -]{3,12}$")
+    country: str = Field(default="CN", pattern=r"^[A-Z]{2}$")
+
+
+class SeedWarehouse(_Model):
+    """A warehouse as ``POST /admin/warehouses`` takes it; a lower ``priority`` ships first among equally near."""
+
+    code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
+    name: str = Field(min_length=1, max_length=100)
+    address: SeedAddress
+    priority: int = Field(ge=0, le=1000)
+    active: bool = True
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def describe(self, skus: int, units: int) -> str:
+        return (
+            f"{self.code} {self.name} ({self.address.region}), priority {self.priority}: {units:,} units of {skus} SKUs"
+        )
 
 
 class SeedCoupon(_Model):
@@ -171,6 +209,7 @@ class SeedData(_Model):
     categories: tuple[SeedCategory, ...]
     brands: tuple[SeedBrand, ...]
     products: tuple[SeedProduct, ...]
+    warehouses: tuple[SeedWarehouse, ...] = ()
     stock: SeedStock = SeedStock()
     coupons: tuple[SeedCoupon, ...] = ()
     flash_sales: tuple[SeedFlashSale, ...] = ()
@@ -188,6 +227,25 @@ class SeedData(_Model):
         for position, variant in enumerate(self.variants()):
             own = 0 if variant.sku in self.stock.out_of_stock else self.stock.units_for(position)
             plan.append((variant.sku, own + on_sale.get(variant.sku, 0)))
+        return plan
+
+    def inbound_plan(self) -> list[tuple[str, str, int]]:
+        """(SKU, warehouse, units) of every inbound movement the seed records, in file order (see :class:`SeedStock`
+        for how the units are placed)."""
+        houses = [w.code for w in self.warehouses if w.active]
+        split = self.stock.split_every
+        plan: list[tuple[str, str, int]] = []
+        stocked = 0
+        for position, (sku, units) in enumerate(self.stock_plan()):
+            if units <= 0 or not houses:
+                continue
+            home = houses[position % len(houses)]
+            if split and stocked % split == 0 and len(houses) > 1 and units >= 3:
+                other = houses[(position + 1) % len(houses)]
+                plan += [(sku, home, units - units // 3), (sku, other, units // 3)]
+            else:
+                plan.append((sku, home, units))
+            stocked += 1
         return plan
 
     def all_categories(self) -> list[tuple[SeedCategory, SeedCategory | None]]:
@@ -218,6 +276,11 @@ class SeedData(_Model):
         unknown = sorted(set(self.stock.out_of_stock) - set(skus))
         if unknown:
             raise ValueError(f"stock: unknown out-of-stock SKUs {unknown}")
+        houses = [w.code for w in self.warehouses]
+        if len(houses) != len(set(houses)):
+            raise ValueError(f"duplicate warehouse codes: {sorted({c for c in houses if houses.count(c) > 1})}")
+        if not any(w.active for w in self.warehouses) and len(self.stock.out_of_stock) < len(skus):
+            raise ValueError("stock: no active warehouse to receive it")
         codes = [c.code for c in self.coupons]
         if len(codes) != len(set(codes)):
             raise ValueError(f"duplicate coupon codes: {sorted({c for c in codes if codes.count(c) > 1})}")
@@ -299,8 +362,10 @@ class ApiClient:
                 self._opened.append(connection)
         return connection
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         payload = None if body is None else json.dumps(body, ensure_ascii=False).encode()
@@ -336,6 +401,8 @@ class SeedSummary:
     stocked_skus: int = 0  # SKUs with sellable stock
     stock_units: int = 0  # sellable units over all SKUs (a flash sale's units not included)
     out_of_stock: tuple[str, ...] = ()
+    warehouses: tuple[str, ...] = ()  # one line each: code, name, region, priority, units received
+    split_skus: int = 0  # SKUs whose stock is in two warehouses
     coupons: tuple[str, ...] = ()  # one line each: code, discount, limits, end
     flash_sales: tuple[str, ...] = ()  # one line each: SKU, prices, units, limit, end
 
@@ -397,6 +464,10 @@ def seed_catalogue(base_url: str, admin_email: str, admin_password: str, data: S
     finally:
         client.close()
     prices = {v.sku: v.price for v in data.variants()}
+    inbound = data.inbound_plan()
+    homes: dict[str, set[str]] = {}
+    for sku, warehouse, _units in inbound:
+        homes.setdefault(sku, set()).add(warehouse)
     return SeedSummary(
         categories=len(category_ids),
         brands=len(brand_ids),
@@ -405,53 +476,126 @@ def seed_catalogue(base_url: str, admin_email: str, admin_password: str, data: S
         stocked_skus=sum(1 for units in sellable.values() if units > 0),
         stock_units=sum(sellable.values()),
         out_of_stock=tuple(sku for sku, units in sellable.items() if units == 0),
+        warehouses=tuple(
+            w.describe(
+                len({s for s, code, _ in inbound if code == w.code}),
+                sum(units for _, code, units in inbound if code == w.code),
+            )
+            for w in data.warehouses
+        ),
+        split_skus=sum(1 for codes in homes.values() if len(codes) > 1),
         coupons=tuple(c.describe(now) for c in data.coupons),
         flash_sales=tuple(s.describe(now, prices[s.sku]) for s in data.flash_sales),
     )
 
 
 class Requester(Protocol):
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]: ...
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]: ...
+
+
+def _code(parsed: Any) -> str | None:
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    return str(error.get("code")) if isinstance(error, dict) else None
+
+
+def seed_warehouses(client: Requester, data: SeedData, attempts: int = 5) -> None:
+    """Create the demo warehouses, one at a time (they are one record, so parallel writes would only collide); one
+    that exists already is kept as it is."""
+    for warehouse in data.warehouses:
+        for _ in range(attempts):
+            status, parsed = client.request("POST", "/admin/warehouses", warehouse.body())
+            if status == 201 or (status, _code(parsed)) == (409, "WAREHOUSE_EXISTS"):
+                break
+            if (status, _code(parsed)) != (409, "TRY_AGAIN"):
+                raise SeedError(f"creating warehouse {warehouse.code} answered {status}: {json.dumps(parsed)[:500]}")
+        else:
+            raise SeedError(f"creating warehouse {warehouse.code}: still TRY_AGAIN after {attempts} attempts")
 
 
 def seed_stock(
     client: Requester, data: SeedData, timeout_s: float = CHECKOUT_WAIT_S, poll_s: float = CHECKOUT_POLL_S
 ) -> dict[str, int]:
-    """Give every seeded SKU its stock as soon as the checkout knows it; returns the sellable units by SKU.
+    """Give every seeded SKU its stock, and wait until the checkout can sell it; returns the sellable units by SKU.
 
-    The checkout learns a SKU from the catalogue's ProductCreated event, asynchronously: until then its inventory
-    routes answer 404 ``SKU_NOT_FOUND``. So each round tries every SKU still pending (a movement, or a read for a SKU
-    that gets no stock) and keeps the :data:`RETRY_LATER` answers for the next round; such a movement wrote nothing,
-    so trying it again is safe. :class:`SeedError` after ``timeout_s``, naming the SKUs the checkout never learnt."""
+    First the warehouses, then one inbound movement per (SKU, warehouse) of :meth:`SeedData.inbound_plan`, each
+    with an ``Idempotency-Key`` of its own (``seed:<SKU>:<warehouse>``): a movement answered :data:`RETRY_LATER`
+    wrote nothing and is sent again in the next round, and a repeat of one that was written is replayed (200), never
+    received twice. Then it polls ``GET /admin/inventory/{sku}`` until the checkout knows every SKU (404 until the
+    catalogue's ProductCreated reaches it) and its sellable stock shows the units received (StockMovementRecorded).
+    :class:`SeedError` after ``timeout_s`` (for both together), naming the SKUs still missing and why."""
     plan = dict(data.stock_plan())
+    seed_warehouses(client, data)
+    deadline = time.monotonic() + timeout_s
 
-    def attempt(sku: str) -> bool:
-        units = plan[sku]
-        if units > 0:
-            body = {"quantity": units, "reason": "demo stock (local seed)"}
-            status, parsed = client.request("POST", f"/admin/inventory/{sku}/movements", body)
-            expected = 201
-        else:
-            status, parsed = client.request("GET", f"/admin/inventory/{sku}")
-            expected = 200
-        if status == expected:
+    def receive(movement: tuple[str, str, int]) -> bool:
+        sku, warehouse, units = movement
+        body = {
+            "type": "inbound",
+            "warehouse": warehouse,
+            "quantity": units,
+            "reason": SEED_REASON,
+            "reference": "local seed",
+        }
+        headers = {"Idempotency-Key": f"seed:{sku}:{warehouse}"}
+        status, parsed = client.request("POST", f"/admin/inventory/{sku}/movements", body, headers)
+        if status in (200, 201):
             return True
-        code = parsed.get("error", {}).get("code") if isinstance(parsed, dict) else None
-        if (status, code) in RETRY_LATER:
+        if (status, _code(parsed)) in RETRY_LATER:
             return False
-        raise SeedError(f"stocking {sku} answered {status}: {json.dumps(parsed)[:500]}")
+        answer = json.dumps(parsed)[:500]
+        raise SeedError(f"receiving {units} units of {sku} in {warehouse} answered {status}: {answer}")
+
+    movements = data.inbound_plan()
+    while movements:
+        done = _parallel(receive, movements)
+        movements = [m for m, ok in zip(movements, done, strict=True) if not ok]
+        if movements and time.monotonic() >= deadline:
+            shown = ", ".join(f"{s} in {w}" for s, w, _ in movements[:10])
+            raise SeedError(
+                f"{len(movements)} inbound movements were still refused (TRY_AGAIN) after {timeout_s:.0f} s: {shown}"
+            )
+        if movements:
+            time.sleep(poll_s)
+
+    seen: dict[str, int | None] = {}  # SKU -> sellable units the checkout shows (None: it does not know the SKU)
+
+    def visible(sku: str) -> bool:
+        status, parsed = client.request("GET", f"/admin/inventory/{sku}")
+        if status == 200 and isinstance(parsed, dict):
+            seen[sku] = int(parsed.get("sellable", 0))
+            return seen[sku] >= plan[sku]  # type: ignore[operator]
+        if (status, _code(parsed)) in RETRY_LATER:
+            seen[sku] = None
+            return False
+        raise SeedError(f"reading the stock of {sku} answered {status}: {json.dumps(parsed)[:500]}")
 
     pending = list(plan)
-    deadline = time.monotonic() + timeout_s
     while True:
-        done = _parallel(attempt, pending)
+        done = _parallel(visible, pending)
         pending = [sku for sku, ok in zip(pending, done, strict=True) if not ok]
         if not pending:
             return plan
         if time.monotonic() >= deadline:
-            shown = ", ".join(pending[:10]) + (f" and {len(pending) - 10} more" if len(pending) > 10 else "")
-            raise SeedError(
-                f"the checkout did not learn {len(pending)} of the {len(plan)} seeded SKUs within {timeout_s:.0f} s "
-                f"of their creation (the CheckoutCatalogProjector consumer of ProductCreated): {shown}"
-            )
+            unknown = [sku for sku in pending if seen.get(sku) is None]
+            short = [sku for sku in pending if seen.get(sku) is not None]
+            problems = []
+            if unknown:
+                problems.append(
+                    f"the checkout did not learn {len(unknown)} of the {len(plan)} seeded SKUs within "
+                    f"{timeout_s:.0f} s of their creation (the CheckoutCatalogProjector consumer of ProductCreated): "
+                    + _some(unknown)
+                )
+            if short:
+                problems.append(
+                    f"the checkout's sellable stock of {len(short)} SKUs did not reach the units received within "
+                    f"{timeout_s:.0f} s (the CheckoutStockSync consumer of StockMovementRecorded): "
+                    + _some([f"{sku} {seen[sku]} of {plan[sku]}" for sku in short])
+                )
+            raise SeedError("; ".join(problems))
         time.sleep(poll_s)
+
+
+def _some(items: list[str]) -> str:
+    return ", ".join(items[:10]) + (f" and {len(items) - 10} more" if len(items) > 10 else "")

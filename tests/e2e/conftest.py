@@ -1,9 +1,12 @@
 """The end-to-end harness: ``python -m local`` as a subprocess, driven over real HTTP.
 
-One platform per test session (start-up seeds the demo catalogue, its stock, a coupon and a flash sale), on free
-loopback ports, with two workers and a payment window of ``PAYMENT_WINDOW_S`` seconds, so that a test can watch an
-unpaid order expire. The platform's output goes to a file: if it does not become healthy, the test fails with that
-output; at the end it is stopped with SIGINT, as a developer's Ctrl-C would, and must exit cleanly.
+One platform per test session (start-up seeds the demo catalogue, its warehouses and stock, a coupon and a flash
+sale), on free loopback ports, with two workers, a payment window of ``PAYMENT_WINDOW_S`` seconds, so that a test can
+watch an unpaid order expire, and the AllocateWaitingOrders schedule every ``ALLOCATE_WAITING_S`` seconds instead of
+every five minutes, so that a test can watch a backordered order get its stock. The payment and carrier sandboxes
+keep their keys in the session's temporary directory. The platform's output goes to a file: if it does not become
+healthy, the test fails with that output; at the end it is stopped with SIGINT, as a developer's Ctrl-C would, and
+must exit cleanly.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ import requests
 from tests.e2e.support import ADMIN, SHOPPER, Client, free_port, log_in
 
 REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 90.0  # start-up seeds the catalogue and its stock through the API; the machine may be busy
+START_TIMEOUT_S = 120.0  # start-up seeds the catalogue, warehouses and stock through the API; the machine may be busy
 STOP_TIMEOUT_S = 15.0
 # Short, so an expiry can be watched; long enough that a test which checks out and then cancels at once is not
 # overtaken by the timer on a busy machine.
 PAYMENT_WINDOW_S = 10
+ALLOCATE_WAITING_S = 2
 
 
 @dataclass
@@ -37,6 +41,9 @@ class RunningPlatform:
     process: subprocess.Popen[bytes]
     output: Path
     sandbox_url: str = ""  # the local payment providers (local.payment_sandbox)
+    payment_keys: Path | None = None  # the payment sandbox's keys file
+    carrier_url: str = ""  # the local carriers (local.carrier_sandbox)
+    carrier_secrets: Path | None = None  # the carrier sandbox's secrets file
 
     def log(self) -> str:
         return self.output.read_text(encoding="utf-8", errors="replace")
@@ -50,21 +57,33 @@ def platform_env(**overrides: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
-    port, moto_port, sandbox_port = free_port(), free_port(), free_port()
+    port, moto_port, sandbox_port, carrier_port = free_port(), free_port(), free_port(), free_port()
     output = tmp_path_factory.mktemp("platform") / "output.log"
+    keys, secrets = output.parent / "payment-sandbox.json", output.parent / "carrier-sandbox.json"
     env = platform_env(
         PORT=str(port),
         MOTO_PORT=str(moto_port),
         PAYMENT_SANDBOX_PORT=str(sandbox_port),
-        PAYMENT_SANDBOX_KEYS_FILE=str(output.parent / "payment-sandbox.json"),
+        PAYMENT_SANDBOX_KEYS_FILE=str(keys),
+        CARRIER_SANDBOX_PORT=str(carrier_port),
+        CARRIER_SANDBOX_SECRETS_FILE=str(secrets),
         LOCAL_WORKERS="2",
         PAYMENT_WINDOW_SECONDS=str(PAYMENT_WINDOW_S),
+        LOCAL_SCHEDULES=f"AllocateWaitingOrders={ALLOCATE_WAITING_S}",
     )
     with output.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "local"], cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT
         )
-    running = RunningPlatform(f"http://127.0.0.1:{port}", process, output, f"http://127.0.0.1:{sandbox_port}")
+    running = RunningPlatform(
+        f"http://127.0.0.1:{port}",
+        process,
+        output,
+        sandbox_url=f"http://127.0.0.1:{sandbox_port}",
+        payment_keys=keys,
+        carrier_url=f"http://127.0.0.1:{carrier_port}",
+        carrier_secrets=secrets,
+    )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:

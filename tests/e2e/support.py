@@ -5,12 +5,19 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 import requests
 
+T = TypeVar("T")
+# Asynchronous steps (an event through outbox, stream, relay, bus and queue to its consumer) take about a second when
+# the machine is idle; generous for a busy one. Waits poll, and end as soon as the expected state is there.
+EVENTUAL_S = 60.0
+POLL_S = 0.2
 ADMIN = ("admin@example.com", "Admin-Passw0rd!")
 SHOPPER = ("shopper@example.com", "Shopper-Passw0rd!")
 
@@ -35,6 +42,24 @@ class Client:
             headers["Authorization"] = f"Bearer {self.token}"
         kwargs.setdefault("timeout", 30)
         return self.session.request(method, f"{self.url}{path}", headers=headers, **kwargs)
+
+
+def eventually(probe: Callable[[], T | None], what: str, timeout_s: float = EVENTUAL_S) -> T:
+    """Poll ``probe`` until it returns something other than None or False, and return that; fail after
+    ``timeout_s`` saying ``what`` never happened (and what the probe saw last, when it says so with an
+    AssertionError)."""
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while True:
+        try:
+            found = probe()
+        except AssertionError as exc:  # a probe may assert on what it reads; the last one is shown
+            found, last = None, str(exc)
+        if found is not None and found is not False:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout_s:.0f} s" + (f" ({last})" if last else ""))
+        time.sleep(POLL_S)
 
 
 def log_in(url: str, email: str, password: str) -> dict[str, Any]:

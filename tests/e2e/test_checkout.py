@@ -2,15 +2,18 @@
 shopper's orders, another shopper kept out, cancelling and the payment window putting stock back; the seeded shop
 (stock, coupon, flash sale); and the requests a client gets wrong.
 
-Each journey creates its own product (as the admin) and waits until the checkout knows its SKUs: the checkout learns
-a SKU from the catalogue's ProductCreated event, asynchronously, and answers 404 ``SKU_NOT_FOUND`` until then.
+Each journey creates its own product (as the admin), receives its stock in a seeded warehouse (an inbound movement,
+``POST /admin/inventory/{sku}/movements``, served by the shipping context) and waits until the checkout can sell it:
+the checkout learns a SKU from the catalogue's ProductCreated event and its sellable stock from the shipping
+context's StockMovementRecorded, both asynchronously; ``GET /admin/inventory/{sku}`` answers 404 ``SKU_NOT_FOUND``
+until the first and shows the units once the second has arrived.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,11 +21,12 @@ import pytest
 import requests
 
 from local.seed import load_data
-from tests.e2e.support import Client, error_of, log_in
+from tests.e2e.support import Client, error_of, eventually, log_in
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "Checkout-Passw0rd!"
 KNOWN_WAIT_S = 60.0  # the catalogue -> checkout projection takes about a second; generous for a busy machine
+HOME = "WH-SH"  # the seeded warehouse in the region the tests deliver to (上海市), where allocation looks first
 EXPIRY_WAIT_S = 60.0  # past the payment window: the timer's message comes back when the order is due
 ADDRESS = {
     "recipient": "韩梅梅 Han Meimei",
@@ -59,6 +63,49 @@ def stock_of(admin: Client, sku: str) -> dict[str, Any]:
     return body
 
 
+def sellable_of(admin: Client, sku: str) -> dict[str, Any]:
+    """The checkout's own (exact) figures of a SKU: sellable, reserved and in flash sales."""
+    view = stock_of(admin, sku)
+    return {k: view[k] for k in ("sku", "sellable", "reserved", "in_promotions")}
+
+
+def levels(view: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """Warehouse -> (on hand, allocated) of an inventory view (the checkout's copy of the shipping stock)."""
+    return {w["warehouse"]: (w["on_hand"], w["allocated"]) for w in view["warehouses"]}
+
+
+def receive(admin: Client, sku: str, warehouse: str, units: int, reason: str = "e2e goods received") -> dict[str, Any]:
+    """An inbound movement: ``units`` of ``sku`` arrive in ``warehouse``."""
+    body = {"type": "inbound", "warehouse": warehouse, "quantity": units, "reason": reason, "reference": "e2e"}
+    moved = admin("POST", f"/admin/inventory/{sku}/movements", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert moved.status_code == 201, moved.text
+    result: dict[str, Any] = moved.json()
+    return result
+
+
+def wait_for_stock(
+    admin: Client, sku: str, levels_now: Mapping[str, tuple[int, int]] | None = None, **figures: int
+) -> dict[str, Any]:
+    """Poll ``GET /admin/inventory/{sku}`` until it shows ``figures`` (sellable, reserved, short, ...) and, when given,
+    ``levels_now`` (warehouse -> (on hand, allocated), warehouses not named holding nothing): the checkout follows the
+    shipping context's stock through its events, a moment after each change."""
+
+    def shows() -> dict[str, Any] | None:
+        response = admin("GET", f"/admin/inventory/{sku}")
+        assert response.status_code in (200, 404), response.text
+        if response.status_code == 404:
+            assert error_of(response)["code"] == "SKU_NOT_FOUND"
+            return None
+        view: dict[str, Any] = response.json()
+        now = {w: lv for w, lv in levels(view).items() if lv != (0, 0)}
+        expected = {w: lv for w, lv in (levels_now or {}).items() if lv != (0, 0)}
+        got = {k: view.get(k) for k in figures}
+        assert got == figures and (levels_now is None or now == expected), f"{sku} shows {got}, {now}"
+        return view
+
+    return eventually(shows, f"the stock of {sku} as expected ({figures}, {levels_now})", KNOWN_WAIT_S)
+
+
 def check_out(client: Client, key: str | None = None, token: str | None = None, **body: Any) -> requests.Response:
     headers = {"Idempotency-Key": key or uuid.uuid4().hex}
     if token:
@@ -84,9 +131,12 @@ def refs(anonymous: Client) -> tuple[str, str]:
 
 @pytest.fixture
 def make_skus(admin: Client, refs: tuple[str, str], unique: Callable[[str], str]) -> MakeSkus:
-    """Create an active product with one SKU per price, wait until the checkout knows them, give each ``stock``."""
+    """Create an active product with one SKU per price; receive ``stock`` units of each in WH-SH (or, per SKU, the
+    units per warehouse in ``where``); return once the checkout can sell them all."""
 
-    def make(*prices: int, stock: int = 10) -> list[str]:
+    def make(*prices: int, stock: int = 10, where: Sequence[Mapping[str, int]] | None = None) -> list[str]:
+        places = list(where) if where is not None else [{HOME: stock}] * len(prices)
+        assert len(places) == len(prices)
         skus = [unique(f"CO{n}").upper() for n in range(len(prices))]
         body = {
             "name": "结账测试商品 Checkout test product",
@@ -101,16 +151,15 @@ def make_skus(admin: Client, refs: tuple[str, str], unique: Callable[[str], str]
         }
         created = admin("POST", "/admin/products", json=body)
         assert created.status_code == 201, created.text
-        deadline = time.monotonic() + KNOWN_WAIT_S
-        for sku in skus:
-            while (known := admin("GET", f"/admin/inventory/{sku}")).status_code == 404:
-                assert error_of(known)["code"] == "SKU_NOT_FOUND"
-                assert time.monotonic() < deadline, f"the checkout never learnt {sku}"
-                time.sleep(0.2)
-            assert known.status_code == 200, known.text
-            moved = admin("POST", f"/admin/inventory/{sku}/movements", json={"quantity": stock, "reason": "e2e"})
-            assert moved.status_code == 201, moved.text
-            assert moved.json() == {"sku": sku, "sellable": stock, "reserved": 0, "in_promotions": 0}
+        for sku, place in zip(skus, places, strict=True):
+            received = 0
+            for warehouse, units in place.items():
+                if units:
+                    received += units
+                    assert receive(admin, sku, warehouse, units)["stock"]["on_hand"] == received  # shipping: at once
+        for sku, place in zip(skus, places, strict=True):
+            units = sum(place.values())
+            wait_for_stock(admin, sku, {w: (u, 0) for w, u in place.items()}, sellable=units, reserved=0)
         return skus
 
     return make
@@ -202,7 +251,7 @@ def test_only_the_owner_sees_and_cancels_an_order_and_cancelling_puts_the_stock_
     placed = check_out(owner)
     assert placed.status_code == 201, placed.text
     order_id = placed.json()["order_id"]
-    assert stock_of(admin, sku) == {"sku": sku, "sellable": 6, "reserved": 4, "in_promotions": 0}
+    assert sellable_of(admin, sku) == {"sku": sku, "sellable": 6, "reserved": 4, "in_promotions": 0}
 
     for response in (other("GET", f"/orders/{order_id}"), other("POST", f"/orders/{order_id}/cancel", json={})):
         assert response.status_code == 404, response.text
@@ -213,7 +262,7 @@ def test_only_the_owner_sees_and_cancels_an_order_and_cancelling_puts_the_stock_
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["cancel_reason"] == "买错了 Ordered the wrong one"  # the shopper's, not the timer's
-    assert stock_of(admin, sku) == {"sku": sku, "sellable": 10, "reserved": 0, "in_promotions": 0}
+    assert sellable_of(admin, sku) == {"sku": sku, "sellable": 10, "reserved": 0, "in_promotions": 0}
     assert owner("GET", f"/orders/{order_id}").json()["status"] == "cancelled"
     twice = owner("POST", f"/orders/{order_id}/cancel", json={})
     assert twice.status_code == 200 and twice.json()["status"] == "cancelled"
@@ -240,7 +289,7 @@ def test_an_unpaid_order_is_cancelled_when_the_payment_window_ends_and_its_stock
     assert current["status"] == "cancelled"
     assert current["cancel_reason"] == "payment window expired"
     assert when(current["history"][-1]["at"]) >= due  # not before it was due
-    assert stock_of(admin, sku) == {"sku": sku, "sellable": 5, "reserved": 0, "in_promotions": 0}
+    assert sellable_of(admin, sku) == {"sku": sku, "sellable": 5, "reserved": 0, "in_promotions": 0}
 
 
 def test_the_seeded_shop_has_stock_a_welcome_coupon_and_a_running_flash_sale(
@@ -336,7 +385,13 @@ def test_orders_need_a_signed_in_shopper(anonymous: Client, method: str, path: s
         ("GET", "/admin/orders", None),
         ("GET", "/admin/orders/ord_x", None),
         ("GET", f"/admin/inventory/{SEEDED_SKU}", None),
-        ("POST", f"/admin/inventory/{SEEDED_SKU}/movements", {"quantity": 5, "reason": "mine now"}),
+        (
+            "POST",
+            f"/admin/inventory/{SEEDED_SKU}/movements",
+            {"type": "inbound", "warehouse": HOME, "quantity": 5, "reason": "mine now"},
+        ),
+        ("GET", "/admin/warehouses", None),
+        ("POST", "/admin/warehouses", {"code": "WH-MINE", "name": "mine"}),
         ("POST", "/admin/coupons", {"code": "FREE100"}),
         ("POST", "/admin/promotions", {"name": "x"}),
     ],

@@ -63,10 +63,20 @@ def test_a_taken_port_exits_1_with_a_clear_message(tmp_path: Path) -> None:
     assert "Traceback" not in log
 
 
-def test_bad_settings_exit_2(tmp_path: Path) -> None:
-    process, output = start(tmp_path, LOCAL_WORKERS="many")
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("LOCAL_WORKERS", "many", "LOCAL_WORKERS must be an integer"),
+        ("CARRIER_SANDBOX_PORT", "any", "CARRIER_SANDBOX_PORT must be an integer"),
+        ("LOCAL_SCHEDULES", "AllocateWaitingOrder=2", "LOCAL_SCHEDULES names no schedule of the platform"),
+    ],
+)
+def test_bad_settings_exit_2(tmp_path: Path, setting: str, value: str, message: str) -> None:
+    process, output = start(tmp_path, **{setting: value})
     assert process.wait(timeout=60) == 2
-    assert "LOCAL_WORKERS must be an integer" in output.read_text()
+    log = output.read_text()
+    assert message in log
+    assert "Traceback" not in log
 
 
 def test_sigterm_stops_everything_cleanly(tmp_path: Path) -> None:

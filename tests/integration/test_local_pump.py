@@ -1,6 +1,7 @@
 """The event pump with a small platform of its own: an SQS consumer fed by an EventBridge rule (batches, partial
 failures, redelivery after the visibility timeout, the dead-letter queue), a DynamoDB stream consumer (the
-manifest's filter, retry from the first failed record, in order) and a schedule.
+manifest's filter, retry from the first failed record, in order) and two schedules, one of them run at the period
+``LOCAL_SCHEDULES`` gives it.
 
 The handlers below run in the platform's worker processes and write what they saw to a ledger table, which the
 tests read back.
@@ -92,6 +93,11 @@ def tick(event: dict[str, Any], context: Any) -> None:
     _log(ddb, table, "TICKS", json.dumps(event))
 
 
+def tock(event: dict[str, Any], context: Any) -> None:
+    ddb, table = _ledger()
+    _log(ddb, table, "TOCKS", json.dumps(event))
+
+
 USES = (writes(LEDGER.ref),)
 MANIFEST = ContextManifest(
     name="pumped",
@@ -117,14 +123,26 @@ MANIFEST = ContextManifest(
             batch_size=10,
         ),
     ),
-    schedules=(Schedule(name="Tick", handler=f"{HERE}.tick", uses=USES, rate_minutes=5),),
+    schedules=(
+        Schedule(name="Tick", handler=f"{HERE}.tick", uses=USES, rate_minutes=5),
+        Schedule(name="Tock", handler=f"{HERE}.tock", uses=USES, rate_minutes=5),
+    ),
 )
 PLATFORM = Platform(contexts=(MANIFEST,))
 
 
 @pytest.fixture(scope="module")
 def platform() -> Iterator[LocalPlatform]:
-    settings = Settings(port=0, workers=2, seed=False, prefix="pump", poll_s=0.1, schedule_s=0.3)
+    settings = Settings(
+        port=0,
+        workers=2,
+        seed=False,
+        prefix="pump",
+        poll_s=0.1,
+        schedule_periods=(("Tick", 0.3),),
+        payment_sandbox=False,
+        carrier_sandbox=False,
+    )
     with LocalPlatform(PLATFORM, settings) as running:
         yield running
 
@@ -270,3 +288,16 @@ def test_schedules_fire_with_a_scheduled_event(platform: LocalPlatform, clients:
     assert event["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/Tick"]
     assert event["detail"] == {}
     assert json.loads(ticks[1])["id"] != event["id"]
+
+    assert log(platform, clients["dynamodb"], "TOCKS") == []  # its own rate (five minutes): not yet
+
+
+def test_schedule_periods_are_read_from_the_environment_and_checked_against_the_platform() -> None:
+    settings = Settings.from_env({"LOCAL_SCHEDULES": "Tick=2, Tock=0.5"})
+    assert settings.schedule_periods == (("Tick", 2.0), ("Tock", 0.5))
+    assert Settings.from_env({}).schedule_periods == ()
+    for bad in ("Tick", "Tick=", "=2", "Tick=0", "Tick=soon"):
+        with pytest.raises(ValueError, match="LOCAL_SCHEDULES is a list of Schedule=seconds"):
+            Settings.from_env({"LOCAL_SCHEDULES": bad})
+    with pytest.raises(ValueError, match="LOCAL_SCHEDULES names no schedule of the platform: Tack"):
+        LocalPlatform(PLATFORM, Settings(schedule_periods=(("Tack", 1.0),)))

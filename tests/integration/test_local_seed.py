@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from functions.shipping.model import WarehouseInput
 from local.seed import DATA_FILE, SeedData, SeedError, load_data, seed_stock
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -131,38 +132,130 @@ def test_inconsistent_checkout_seed_data_is_rejected(change: Callable[[dict[str,
 
 
 class FakeApi:
-    """Answers the seed's stock calls like the checkout does while it is still learning the SKUs: ``answer`` (404
-    SKU_NOT_FOUND unless told) for each SKU's first ``unknown_for`` calls."""
+    """Answers the seed's stock calls as the platform does while the checkout is still catching up: the shipping
+    context records movements at once (``movement_answer`` instead, nothing written, for the first ``refuse_for``
+    attempts of each movement); the checkout answers 404 SKU_NOT_FOUND for each SKU's first ``unknown_for`` reads,
+    then shows the units received only ``lag`` reads later."""
 
-    def __init__(self, unknown_for: int, answer: tuple[int, str] = (404, "SKU_NOT_FOUND")) -> None:
-        self.unknown_for = unknown_for
-        self.answer = answer
-        self.calls: dict[str, int] = {}
-        self.stock: dict[str, int] = {}
+    def __init__(
+        self,
+        unknown_for: int = 0,
+        lag: int = 0,
+        refuse_for: int = 0,
+        movement_answer: tuple[int, str] = (409, "TRY_AGAIN"),
+        read_answer: tuple[int, str] = (404, "SKU_NOT_FOUND"),
+    ) -> None:
+        self.unknown_for, self.lag, self.refuse_for = unknown_for, lag, refuse_for
+        self.movement_answer, self.read_answer = movement_answer, read_answer
+        self.warehouses: dict[str, dict[str, Any]] = {}
+        self.movements: dict[str, list[tuple[str, int]]] = {}
+        self.keys: dict[str, Any] = {}
+        self.posts: dict[tuple[str, str], int] = {}
+        self.reads: dict[str, int] = {}
         self.lock = threading.Lock()
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        sku = path.split("/")[3]
+    @staticmethod
+    def error(status: int, code: str) -> tuple[int, Any]:
+        return status, {"error": {"code": code, "message": "not now", "details": []}}
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         with self.lock:
-            self.calls[sku] = self.calls.get(sku, 0) + 1
-            if self.calls[sku] <= self.unknown_for:
-                status, code = self.answer
-                return status, {"error": {"code": code, "message": "not now", "details": []}}
+            if path == "/admin/warehouses":
+                if body["code"] in self.warehouses:
+                    return self.error(409, "WAREHOUSE_EXISTS")
+                self.warehouses[body["code"]] = body
+                return 201, body
+            sku = path.split("/")[3]
             if method == "POST":
-                self.stock[sku] = self.stock.get(sku, 0) + body["quantity"]
-                return 201, {"sku": sku, "sellable": self.stock[sku]}
-            return 200, {"sku": sku, "sellable": self.stock.get(sku, 0)}
+                assert body["type"] == "inbound" and body["warehouse"] in self.warehouses, body
+                where = (sku, body["warehouse"])
+                self.posts[where] = self.posts.get(where, 0) + 1
+                if self.posts[where] <= self.refuse_for:
+                    return self.error(*self.movement_answer)
+                key = (headers or {}).get("Idempotency-Key")
+                assert key, "every seed movement carries an Idempotency-Key"
+                if key in self.keys:
+                    return 200, self.keys[key]
+                self.movements.setdefault(sku, []).append((body["warehouse"], body["quantity"]))
+                self.keys[key] = {"sku": sku, "movement_id": key}
+                return 201, self.keys[key]
+            self.reads[sku] = self.reads.get(sku, 0) + 1
+            if self.reads[sku] <= self.unknown_for:
+                return self.error(*self.read_answer)
+            shown = sum(units for _, units in self.movements.get(sku, [])) if self.reads[sku] > self.lag else 0
+            return 200, {"sku": sku, "sellable": shown}
 
 
-@pytest.mark.parametrize("answer", [(404, "SKU_NOT_FOUND"), (409, "TRY_AGAIN")])
-def test_stock_is_given_once_each_sku_is_known_to_the_checkout(answer: tuple[int, str]) -> None:
+def test_every_sku_is_received_in_the_warehouses_and_some_are_split_over_two() -> None:
     data = load_data()
-    api = FakeApi(unknown_for=2, answer=answer)
-    sellable = seed_stock(api, data, timeout_s=10, poll_s=0)
+    assert [w.code for w in data.warehouses] == ["WH-SH", "WH-GZ", "WH-BJ"]
+    assert [w.priority for w in data.warehouses] == [10, 20, 30]
+    assert all(bilingual(w.name) for w in data.warehouses)
     plan = dict(data.stock_plan())
-    assert sellable == plan
-    assert api.stock == {sku: units for sku, units in plan.items() if units > 0}  # each movement exactly once
-    assert set(api.calls.values()) == {3}
+    received: dict[str, dict[str, int]] = {}
+    for sku, warehouse, units in data.inbound_plan():
+        assert units > 0
+        received.setdefault(sku, {})[warehouse] = units
+    assert {sku: sum(where.values()) for sku, where in received.items()} == {s: u for s, u in plan.items() if u}
+    split = [sku for sku, where in received.items() if len(where) == 2]
+    assert len(split) >= 10 and all(len(where) <= 2 for where in received.values())
+    per_warehouse = {w.code: sum(1 for where in received.values() if w.code in where) for w in data.warehouses}
+    assert all(count >= 20 for count in per_warehouse.values()), per_warehouse
+    assert data.inbound_plan() == load_data().inbound_plan()  # deterministic
+
+
+def test_the_seeded_warehouses_are_api_bodies_and_banner_lines() -> None:
+    shanghai = load_data().warehouses[0]
+    body = shanghai.body()
+    assert WarehouseInput.model_validate(body).model_dump(mode="json") == body  # what POST /admin/warehouses takes
+    line = "WH-SH 上海浦东仓 Shanghai Pudong (上海市), priority 10: 3,667 units of 41 SKUs"
+    assert shanghai.describe(41, 3667) == line
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["warehouses"].append(dict(d["warehouses"][0])), "duplicate warehouse codes"),
+        (lambda d: [w.update(active=False) for w in d["warehouses"]], "no active warehouse"),
+    ],
+)
+def test_inconsistent_warehouses_are_rejected(change: Callable[[dict[str, Any]], None], message: str) -> None:
+    data = raw()
+    change(data)
+    with pytest.raises(ValidationError, match=message):
+        SeedData.model_validate(data)
+
+
+def expected_movements(data: SeedData) -> dict[str, list[tuple[str, int]]]:
+    out: dict[str, list[tuple[str, int]]] = {}
+    for sku, warehouse, units in data.inbound_plan():
+        out.setdefault(sku, []).append((warehouse, units))
+    return {sku: sorted(moves) for sku, moves in out.items()}
+
+
+@pytest.mark.parametrize("answer", [(409, "TRY_AGAIN"), (409, "IDEMPOTENCY_IN_PROGRESS")])
+def test_stock_is_received_once_and_the_seed_waits_until_the_checkout_sells_it(answer: tuple[int, str]) -> None:
+    data = load_data()
+    api = FakeApi(unknown_for=2, lag=3, refuse_for=1, movement_answer=answer)
+    sellable = seed_stock(api, data, timeout_s=10, poll_s=0)
+    assert sellable == dict(data.stock_plan())
+    assert list(api.warehouses) == [w.code for w in data.warehouses]
+    # each movement exactly once, though every one was refused at first
+    assert {sku: sorted(moves) for sku, moves in api.movements.items()} == expected_movements(data)
+    assert set(api.posts.values()) == {2}
+    plan = dict(data.stock_plan())
+    assert all(api.reads[sku] == (4 if plan[sku] else 3) for sku in plan)  # 404, 404, (0 shown,) then the units
+
+
+def test_running_the_stock_seed_again_changes_nothing() -> None:
+    data = load_data()
+    api = FakeApi()
+    seed_stock(api, data, timeout_s=10, poll_s=0)
+    first = {sku: list(moves) for sku, moves in api.movements.items()}
+    assert seed_stock(api, data, timeout_s=10, poll_s=0) == dict(data.stock_plan())
+    assert api.movements == first  # the warehouses exist, every movement is replayed by its Idempotency-Key
 
 
 def test_a_checkout_that_never_learns_the_skus_is_a_clear_seed_error() -> None:
@@ -172,8 +265,15 @@ def test_a_checkout_that_never_learns_the_skus_is_a_clear_seed_error() -> None:
         seed_stock(FakeApi(unknown_for=10**6), data, timeout_s=0, poll_s=0)
 
 
+def test_a_checkout_that_never_shows_the_stock_is_a_clear_seed_error() -> None:
+    data = load_data()
+    stocked = sum(1 for _, units in data.stock_plan() if units)
+    with pytest.raises(SeedError, match=rf"sellable stock of {stocked} SKUs did not reach .* CheckoutStockSync"):
+        seed_stock(FakeApi(lag=10**6), data, timeout_s=0, poll_s=0)
+
+
 def test_any_other_answer_stops_the_seed_at_once() -> None:
-    api = FakeApi(unknown_for=1, answer=(403, "FORBIDDEN"))
+    api = FakeApi(refuse_for=1, movement_answer=(403, "FORBIDDEN"))
     with pytest.raises(SeedError, match="answered 403"):
         seed_stock(api, load_data(), timeout_s=10, poll_s=0)
-    assert max(api.calls.values()) == 1
+    assert max(api.posts.values()) == 1
