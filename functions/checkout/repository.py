@@ -101,8 +101,8 @@ BATCH_GET_MAX = 100
 BATCH_GET_ATTEMPTS = 6
 GUEST_CART_TTL_S = 30 * 24 * 3600
 IDEMPOTENCY_TTL_S = 24 * 3600
-# A stock movement's marker outlives any redelivery of its event (SQS keeps a message at most 14 days).
-MARKER_TTL_S = 14 * 24 * 3600
+# A stock movement's marker is kept for good (about 100 bytes each): an EventBridge archive replay, months later,
+# must not apply a movement's sellable delta a second time.
 # A stock item always has all three counters: reservations and flash sales update them without if_not_exists.
 _STOCK_DEFAULTS = "SET reserved = if_not_exists(reserved, :zero), in_promotions = if_not_exists(in_promotions, :zero)"
 
@@ -356,7 +356,7 @@ class DynamoCheckoutRepository:
                             {
                                 "movement_id": movement_id,
                                 "sellable_delta": delta,
-                                "expires_at": now_epoch + MARKER_TTL_S,
+                                "applied_at": now_epoch,
                             }
                         ),
                     },

@@ -30,6 +30,12 @@ CARRIER_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,31}$"
 TRACKING_PATTERN = r"^[A-Za-z0-9-]{4,40}$"
 MAX_MOVEMENT_UNITS = 1_000_000
 MAX_LINES = 50
+# DynamoDB takes at most 100 items per transaction: a shipment writes 2 per SKU (stock, ledger) plus 5, a received
+# return 3 per SKU (stock, ledger, event) plus 3, so a shipment carries at most 45 SKUs and a return 30.
+MAX_SHIPMENT_SKUS = 45
+MAX_RETURN_LINES = 30
+MAX_WAREHOUSES = 200  # all warehouses live in one item (well under 400 KB at this count)
+MAX_TIMELINE = 200  # tracking events kept per shipment (the newest, and every delivery)
 
 Sku = Annotated[str, Field(pattern=SKU_PATTERN, examples=["HW-P60-BLK-256"])]
 WarehouseCode = Annotated[str, Field(pattern=WAREHOUSE_PATTERN, examples=["WH-SH"])]
@@ -388,7 +394,7 @@ class ShipmentInput(Strict):
     parcel_id: Annotated[str, Field(max_length=16)] | None = Field(
         default=None, description="Which allocated parcel ships; may be left out when only one fits the lines"
     )
-    lines: Annotated[list[ShipmentLineInput], Field(min_length=1, max_length=MAX_LINES)] | None = Field(
+    lines: Annotated[list[ShipmentLineInput], Field(min_length=1, max_length=MAX_SHIPMENT_SKUS)] | None = Field(
         default=None, description="Units in this parcel; left out: everything the parcel still has to ship"
     )
 
@@ -441,9 +447,19 @@ def apply_tracking(shipment: Shipment, events: list[TrackingEvent]) -> tuple[Shi
     if not fresh:
         return shipment, []
     timeline = sorted([*shipment.timeline, *fresh], key=lambda e: (e.occurred_at, e.event_id))
+    if len(timeline) > MAX_TIMELINE:  # a chatty carrier: keep the newest scans, and every delivery
+        keep = {e.event_id for e in timeline[-MAX_TIMELINE:]} | {
+            e.event_id for e in timeline if e.status == "delivered"
+        }
+        timeline = [e for e in timeline if e.event_id in keep]
     deliveries = [e for e in timeline if e.status == "delivered"]
     if deliveries:
-        status, delivered_at = ShipmentStatus.DELIVERED, deliveries[0].occurred_at
+        # The return window starts at the delivery as the carrier reports it, but never more than a day before the
+        # parcel left (clocks and time zones differ, not by days) and never after we heard of it.
+        first = deliveries[0]
+        earliest = shipment.dispatched_at - timedelta(days=1)
+        delivered_at = min(max(first.occurred_at, earliest), first.received_at)
+        status = ShipmentStatus.DELIVERED
     else:
         status, delivered_at = ShipmentStatus(timeline[-1].status), None
     new = shipment.model_copy(
@@ -483,6 +499,8 @@ class CarrierEventInput(BaseModel):
     def _zoned(cls, v: datetime) -> datetime:
         if v.tzinfo is None:
             raise ValueError("occurred_at needs a time zone")
+        if not 2000 <= v.year <= 2100:
+            raise ValueError("occurred_at must be between the years 2000 and 2100")
         return v
 
 
@@ -528,7 +546,7 @@ class ReturnLineInput(Strict):
 class ReturnInput(Strict):
     kind: Literal["return", "exchange"] = Field(description="return: refund; exchange: the same SKU sent again")
     reason: Reason
-    lines: Annotated[list[ReturnLineInput], Field(min_length=1, max_length=MAX_LINES)]
+    lines: Annotated[list[ReturnLineInput], Field(min_length=1, max_length=MAX_RETURN_LINES)]
 
     _clean = field_validator("reason")(plain_line)
 
@@ -556,7 +574,7 @@ class ReturnActionInput(Strict):
 
     reason: Annotated[str, Field(max_length=200)] = ""
     condition: Condition | None = None
-    lines: Annotated[list[ReceivedLineInput], Field(max_length=2 * MAX_LINES)] | None = None
+    lines: Annotated[list[ReceivedLineInput], Field(max_length=2 * MAX_RETURN_LINES)] | None = None
     warehouse: WarehouseCode | None = None
 
     _clean = field_validator("reason")(plain_line)
@@ -602,16 +620,18 @@ def refund_for(fulfilment: Fulfilment, lines: dict[str, int]) -> Money | None:
     if fulfilment.subtotal is None or not fulfilment.lines:
         return None
     currency = fulfilment.subtotal.currency
+    discount = fulfilment.discount.amount if fulfilment.discount else 0
+    # Coupons never apply to flash-sale lines: the discount is shared among the other lines only.
+    base = sum(ln.line_total.amount for ln in fulfilment.lines if ln.promotion_id is None)
     value = 0
     for sku, qty in lines.items():
         line = fulfilment.line(sku)
         if line is None:
             continue
-        value += line.line_total.amount * qty // max(1, line.quantity)
-    subtotal = fulfilment.subtotal.amount
-    discount = fulfilment.discount.amount if fulfilment.discount else 0
-    if subtotal > 0 and discount:
-        value = value * (subtotal - discount) // subtotal
+        share = line.line_total.amount * qty // max(1, line.quantity)
+        if discount and base > 0 and line.promotion_id is None:
+            share = share * (base - min(discount, base)) // base
+        value += share
     return Money(amount=value, currency=currency)
 
 

@@ -228,14 +228,22 @@ class DynamoShippingRepository:
         return items, out.get("LastEvaluatedKey")
 
     def waiting_orders(self, limit: int) -> list[str]:
-        out = self._ddb.query(
-            TableName=self._table,
-            IndexName="by_wait",
-            KeyConditionExpression="wait_pk = :w",
-            ExpressionAttributeValues={":w": value("WAITING")},
-            Limit=limit,
-        )
-        return [str(from_item(i)["order_id"]) for i in out.get("Items", [])]
+        """Orders waiting for stock, oldest first, page by page up to ``limit``."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "by_wait",
+            "KeyConditionExpression": "wait_pk = :w",
+            "ExpressionAttributeValues": {":w": value("WAITING")},
+            "ProjectionExpression": "order_id",
+        }
+        found: list[str] = []
+        while len(found) < limit:
+            out = self._ddb.query(**kwargs, Limit=min(100, limit - len(found)))
+            found += [str(from_item(i)["order_id"]) for i in out.get("Items", [])]
+            if "LastEvaluatedKey" not in out:
+                break
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+        return found
 
     # --- writes: each returns one TransactWriteItems element ----------------------------------------------------
 

@@ -42,6 +42,8 @@ from functions.shipping.events import (
     WarehouseStock,
 )
 from functions.shipping.model import (
+    MAX_SHIPMENT_SKUS,
+    MAX_WAREHOUSES,
     CarrierCallback,
     Fulfilment,
     FulfilmentStatus,
@@ -82,6 +84,7 @@ from functions.shipping.model import (
 from functions.shipping.repository import DynamoShippingRepository
 
 ATTEMPTS = 8
+MAX_TRANSACTION_ITEMS = 100
 logger = Logger()
 SIGNATURE_TOLERANCE_S = 300
 CARRIER_CONFIG_TTL_S = 300
@@ -166,6 +169,8 @@ class ShippingService:
             houses, version = self.repo.warehouses()
             if any(w.code == body.code for w in houses):
                 raise Conflict(f"warehouse {body.code} exists", code="WAREHOUSE_EXISTS")
+            if len(houses) >= MAX_WAREHOUSES:
+                raise Conflict(f"a shop has at most {MAX_WAREHOUSES} warehouses", code="TOO_MANY_WAREHOUSES")
             moment = self.clock()
             created = Warehouse(**body.model_dump(), created_at=moment, updated_at=moment)
             if self._commit([self.repo.put_warehouses([*houses, created], version)]):
@@ -439,9 +444,17 @@ class ShippingService:
             events.append(OrderBackordered(order_id=new.order_id, shortages=_lines(shortages)))
         return new, work, events
 
-    def allocate_waiting(self, limit: int = 100) -> dict[str, str]:
-        """The schedule: try every order still waiting for stock again (oldest first)."""
-        return {order_id: self.allocate(order_id) for order_id in self.repo.waiting_orders(limit)}
+    def allocate_waiting(self, limit: int = 1000) -> dict[str, str]:
+        """The schedule: try every order still waiting for stock again (oldest first, up to ``limit``). One order
+        that fails is logged and left for the next run; it never stops the others."""
+        outcomes: dict[str, str] = {}
+        for order_id in self.repo.waiting_orders(limit):
+            try:
+                outcomes[order_id] = self.allocate(order_id)
+            except Exception:  # one bad order must not starve the rest
+                logger.exception("allocation of a waiting order failed", extra={"order_id": order_id})
+                outcomes[order_id] = "failed"
+        return outcomes
 
     def order_cancelled(self, order_id: str) -> str:
         """OrderCancelled: release what is allocated and not yet shipped. If OrderPaid has not arrived yet, a
@@ -494,6 +507,7 @@ class ShippingService:
                 # The checkout cancelled before it heard of the dispatch, and put these units back on sale; they
                 # are on their way to the shopper (to be intercepted by hand), so they come off sale again.
                 correction = StockMovementRecorded(
+                    event_id=f"{order_id}-cad-{s}"[:120],
                     movement_id=f"{order_id}-cancelled-after-dispatch-{s}",
                     sku=s,
                     type="dispatch",
@@ -505,7 +519,12 @@ class ShippingService:
                 items.append(self.repo.outbox(correction))
             if gone:
                 logger.warning("order cancelled after dispatch", extra={"order_id": order_id, "shipped": gone})
-            if self._commit(items):
+            # A 50-SKU order cancelled half shipped can pass DynamoDB's 100 items per transaction: the stock and the
+            # fulfilment go first, the corrections (outbox events, once each by their fixed ids) right after.
+            main, later = items[:MAX_TRANSACTION_ITEMS], items[MAX_TRANSACTION_ITEMS:]
+            if self._commit(main):
+                for start in range(0, len(later), MAX_TRANSACTION_ITEMS):
+                    self._commit(later[start : start + MAX_TRANSACTION_ITEMS])
                 return "released" if release else "cancelled"
         raise Conflict("the stock is changing; the release will be retried", code="TRY_AGAIN")
 
@@ -519,6 +538,8 @@ class ShippingService:
 
     def shipments(self, order_id: str, user_id: str | None) -> ShipmentList:
         fulfilment, shipments = self._owned(order_id, user_id)
+        if user_id is not None:  # a shopper does not see which staff member packed the parcel
+            shipments = [s.model_copy(update={"dispatched_by": ""}) for s in shipments]
         return ShipmentList(
             order_id=order_id, status=fulfilment.status.value, parcels=fulfilment.parcels, items=shipments
         )
@@ -666,6 +687,11 @@ class ShippingService:
         if not left_here:
             raise Conflict("that parcel has already shipped", code="PARCEL_SHIPPED")
         lines = wanted if wanted is not None else left_here
+        if len(lines) > MAX_SHIPMENT_SKUS:
+            raise Unprocessable(
+                f"a shipment carries at most {MAX_SHIPMENT_SKUS} SKUs; ship this parcel in parts with `lines`",
+                code="TOO_MANY_LINES",
+            )
         over = [s for s, q in lines.items() if q > left_here.get(s, 0)]
         if over:
             raise Unprocessable(
@@ -720,13 +746,14 @@ class ShippingService:
             if new.status is ShipmentStatus.DELIVERED and shipment.status is not ShipmentStatus.DELIVERED:
                 assert new.delivered_at is not None
                 updated = self._delivered(fulfilment, shipments, new)
+                whole = updated.delivered_at is not None and fulfilment.delivered_at is None
                 items.append(self.repo.put_fulfilment(updated, fulfilment.version))
                 events.append(
                     ShipmentDelivered(
                         order_id=order_id,
                         shipment_id=shipment_id,
-                        delivered_at=new.delivered_at,
-                        order_delivered=updated.delivered_at is not None and fulfilment.delivered_at is None,
+                        delivered_at=updated.delivered_at if whole and updated.delivered_at else new.delivered_at,
+                        order_delivered=whole,
                         replacement_for=new.replacement_for,
                     )
                 )
@@ -778,6 +805,8 @@ class ShippingService:
         for attempt in range(ATTEMPTS):
             _backoff(attempt)
             fulfilment, _ = self._owned(order_id, user_id)
+            if fulfilment.status is FulfilmentStatus.CANCELLED:
+                raise Conflict("the order was cancelled and refunded", code="ORDER_CANCELLED")
             moment = self.clock()
             window = return_window()
             problems: list[dict[str, Any]] = []
@@ -854,6 +883,9 @@ class ShippingService:
         record = self.repo.return_record(return_id)
         if record is None or (user_id is not None and record.user_id != user_id):
             raise NotFound("no such return", code="RETURN_NOT_FOUND")
+        if user_id is not None:  # staff ids are not the shopper's business
+            history = [h if h.by == user_id else h.model_copy(update={"by": "shop"}) for h in record.history]
+            record = record.model_copy(update={"history": history})
         return record
 
     def list_returns(self, status: str | None, limit: int, page: str | None) -> ReturnPage:
@@ -986,6 +1018,8 @@ class ShippingService:
             )
         new = self._moved(record, ReturnStatus.RECEIVED, actor, moment)
         new = new.model_copy(update={"restocked": resellable, "damaged": damaged, "warehouse": body.warehouse or None})
+        if record.kind == "exchange" and fulfilment.status is FulfilmentStatus.CANCELLED:
+            raise Conflict("the order was cancelled and refunded: no replacement", code="ORDER_CANCELLED")
         if record.kind == "exchange":
             new = self._moved(new, ReturnStatus.EXCHANGED, actor, moment, "replacement allocated for shipping")
             needs = [*fulfilment.needs, Need(lines=dict(record.lines), replacement_for=record.return_id)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -163,10 +163,22 @@ def test_the_return_window_is_configurable(api, delivered, monkeypatch):
 
 
 def test_the_window_runs_from_the_carriers_delivery_time_not_from_when_we_heard_of_it(api, delivered, monkeypatch):
-    order = delivered(hours_ago=24 * 8)  # the carrier reported a delivery eight days ago only now
+    order = delivered(hours_ago=20)  # the carrier reports, only now, a delivery 20 hours ago
+    later = datetime.now(UTC) + timedelta(days=7) - timedelta(hours=10)  # 7 d 10 h after it, 6 d 14 h after we heard
+    monkeypatch.setattr("functions.shipping.service.now", lambda: later)
+
     r = request(api, order, ("SKU-A", 1))
+
     assert r.status == 409, r.body
     assert r.body["error"]["code"] == "RETURN_WINDOW_CLOSED"
+
+
+def test_a_delivery_time_days_before_the_parcel_left_is_not_believed(api, delivered):
+    order = delivered(hours_ago=24 * 8)  # impossible: the parcel left just now
+
+    r = request(api, order, ("SKU-A", 1))
+
+    assert r.status == 201, r.body  # the window runs from a day before dispatch at the earliest
 
 
 @pytest.mark.parametrize(
