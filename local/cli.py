@@ -138,6 +138,8 @@ def _banner(platform: LocalPlatform, settings: Settings, summary: SeedSummary | 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(name)s] %(message)s", datefmt="%H:%M:%S")
+    # The seed's parallel requests outgrow boto3's default pool now and then; a discarded connection is harmless.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     try:
         settings = Settings.from_env(os.environ)
     except ValueError as exc:
