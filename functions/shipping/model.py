@@ -455,10 +455,11 @@ def apply_tracking(shipment: Shipment, events: list[TrackingEvent]) -> tuple[Shi
     deliveries = [e for e in timeline if e.status == "delivered"]
     if deliveries:
         # The return window starts at the delivery as the carrier reports it, but never more than a day before the
-        # parcel left (clocks and time zones differ, not by days) and never after we heard of it.
+        # parcel left, nor more than a few minutes after we heard of it (clocks differ a little, not by days).
         first = deliveries[0]
         earliest = shipment.dispatched_at - timedelta(days=1)
-        delivered_at = min(max(first.occurred_at, earliest), first.received_at)
+        latest = first.received_at + timedelta(minutes=10)
+        delivered_at = min(max(first.occurred_at, earliest), latest)
         status = ShipmentStatus.DELIVERED
     else:
         status, delivered_at = ShipmentStatus(timeline[-1].status), None
