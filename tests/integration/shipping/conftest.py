@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import json
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from functions.shared.ids import new_id
 from functions.shipping.service import carrier_signature
 from local.apigw import LambdaContext
 from tests.conftest import ADMIN, SHOPPER, Api, Result, User
+from tests.integration.checkout.conftest import sqs_event
 
 CARRIER = "sf-express"
 CARRIER_SECRET = "carrier-test-secret"
@@ -31,24 +31,6 @@ ADDRESS = {
     "postcode": "200120",
     "country": "CN",
 }
-
-
-def sqs_event(detail_type: str, source: str, detail: dict[str, Any]) -> dict[str, Any]:
-    envelope = {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": source, "detail": detail}
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": f"handle-{uuid.uuid4()}",
-                "body": json.dumps(envelope),
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:shop-test",
-                "awsRegion": "us-east-1",
-            }
-        ]
-    }
 
 
 def consume(module: str, detail_type: str, source: str, detail: dict[str, Any]) -> dict[str, Any]:
