@@ -64,3 +64,56 @@ def get_me(bench: Bench) -> dict[str, Any]:
 @scenario("UpdateMe", "change own name", primary=True)
 def update_me(bench: Bench) -> dict[str, Any]:
     return bench.event("PUT", "/me", {"name": bench.unique("Bench Shopper ")}, claims=_seed(bench)["claims"])
+
+
+# --- saved addresses --------------------------------------------------------------------------------------------
+
+ADDRESS = {
+    "recipient": "Bench Shopper",
+    "phone": "+8613812345678",
+    "region": "Shanghai",
+    "city": "Shanghai",
+    "district": "Pudong",
+    "street": "100 Century Avenue",
+    "postcode": "200120",
+}
+
+
+def _fresh_book(bench: Bench, addresses: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The seeded shopper's claims under a new user id (a book of its own, so runs never reach the limit of 20),
+    with ``addresses`` saved through the handler; the first is the default."""
+    claims = {**_seed(bench)["claims"], "sub": bench.unique("bench-user-")}
+    made = [
+        bench.api("POST", "/me/addresses", {**ADDRESS, "street": f"{n} Century Avenue"}, claims=claims)
+        for n in range(addresses)
+    ]
+    return claims, made
+
+
+@scenario("ListAddresses", "list own 5 saved addresses", primary=True)
+def list_addresses(bench: Bench) -> dict[str, Any]:
+    claims, _ = _fresh_book(bench, 5)
+    return bench.event("GET", "/me/addresses", claims=claims)
+
+
+@scenario("CreateAddress", "save a second address as the default (with an Idempotency-Key)", primary=True)
+def create_address(bench: Bench) -> dict[str, Any]:
+    claims, _ = _fresh_book(bench, 1)
+    event = bench.event("POST", "/me/addresses", {**ADDRESS, "is_default": True}, claims=claims)
+    event["headers"]["Idempotency-Key"] = bench.unique("bench-key-")
+    if event.get("multiValueHeaders") is not None:
+        event["multiValueHeaders"]["Idempotency-Key"] = [event["headers"]["Idempotency-Key"]]
+    return event
+
+
+@scenario("UpdateAddress", "replace an address and make it the default", primary=True)
+def update_address(bench: Bench) -> dict[str, Any]:
+    claims, made = _fresh_book(bench, 2)
+    body = {**ADDRESS, "is_default": True, "version": made[1]["version"]}
+    return bench.event("PUT", f"/me/addresses/{made[1]['address_id']}", body, claims=claims)
+
+
+@scenario("DeleteAddress", "delete the default address (the default passes on)", primary=True)
+def delete_address(bench: Bench) -> dict[str, Any]:
+    claims, made = _fresh_book(bench, 2)
+    return bench.event("DELETE", f"/me/addresses/{made[0]['address_id']}", claims=claims)

@@ -1,12 +1,28 @@
-"""Wiring of the accounts context: sign-up, login and the shopper's profile (Cognito behind them)."""
+"""Wiring of the accounts context: sign-up, login and the shopper's profile (Cognito behind them), and the saved
+addresses (the ``accounts`` table, whose outbox publishes AddressSaved / AddressDeleted)."""
 
-from functions.shared.wiring import PUBLIC, SIGNED_IN, USER_POOL_CLIENT, ContextManifest, Route, cognito
+from functions.shared.wiring import (
+    PUBLIC,
+    PUBLISH_EVENTS,
+    SIGNED_IN,
+    USER_POOL_CLIENT,
+    ContextManifest,
+    Route,
+    StreamConsumer,
+    Table,
+    cognito,
+    reads,
+    writes,
+)
+
+TABLE = Table(name="accounts", stream=True, ttl_attribute="expires_at")
 
 _H = "functions.accounts.handlers"
 
 MANIFEST = ContextManifest(
     name="accounts",
     description="Sign-up, login, token refresh and the user centre",
+    tables=(TABLE,),
     routes=(
         Route(
             name="SignUp",
@@ -53,6 +69,51 @@ MANIFEST = ContextManifest(
             auth=SIGNED_IN,
             uses=(cognito("AdminGetUser", "AdminUpdateUserAttributes"),),
             summary="Update the signed-in user's profile (name, phone)",
+        ),
+        Route(
+            name="ListAddresses",
+            handler=f"{_H}.list_addresses.handler",
+            method="GET",
+            path="/me/addresses",
+            auth=SIGNED_IN,
+            uses=(reads(TABLE.ref),),
+            summary="The signed-in user's saved addresses, the default first",
+        ),
+        Route(
+            name="CreateAddress",
+            handler=f"{_H}.create_address.handler",
+            method="POST",
+            path="/me/addresses",
+            auth=SIGNED_IN,
+            uses=(writes(TABLE.ref),),
+            summary="Save an address (at most 20; optional Idempotency-Key)",
+        ),
+        Route(
+            name="UpdateAddress",
+            handler=f"{_H}.update_address.handler",
+            method="PUT",
+            path="/me/addresses/{address_id}",
+            auth=SIGNED_IN,
+            uses=(writes(TABLE.ref),),
+            summary="Replace a saved address (with its version); optionally make it the default",
+        ),
+        Route(
+            name="DeleteAddress",
+            handler=f"{_H}.delete_address.handler",
+            method="DELETE",
+            path="/me/addresses/{address_id}",
+            auth=SIGNED_IN,
+            uses=(writes(TABLE.ref),),
+            summary="Delete a saved address; the default passes to the most recently updated one left",
+        ),
+    ),
+    stream_consumers=(
+        StreamConsumer(
+            name="AccountsOutboxRelay",
+            handler="functions.shared.relay.handler",
+            table=TABLE.name,
+            key_prefix="OUTBOX#",
+            uses=(reads(TABLE.ref), PUBLISH_EVENTS),
         ),
     ),
 )

@@ -60,3 +60,51 @@ def test_the_seeded_accounts_have_their_roles(admin: Any, shopper: Any) -> None:
     assert {"admin", "customer"} <= set(admin("GET", "/me").json()["roles"])
     assert shopper("GET", "/me").json()["roles"] == ["customer"]
     assert admin("GET", "/me").json()["email"] == ADMIN[0]
+
+
+ADDRESS = {
+    "recipient": "Ann Lee",
+    "phone": "+8613800138000",
+    "region": "Shanghai",
+    "city": "Shanghai",
+    "district": "Pudong",
+    "street": "100 Century Avenue",
+    "postcode": "200120",
+}
+
+
+def test_a_shopper_keeps_an_address_book(url: str, unique: Callable[[str], str], shopper: Any) -> None:
+    email = f"{unique('book')}@example.com"
+    assert requests.post(f"{url}/auth/signup", json={"email": email, "password": PASSWORD}, timeout=30).ok
+    me = Client(url, log_in(url, email, PASSWORD)["id_token"])
+    assert me("GET", "/me/addresses").json() == {"items": [], "next_cursor": None}
+
+    key = {"Idempotency-Key": unique("address-key-")}
+    home = me("POST", "/me/addresses", json=ADDRESS, headers=key)
+    assert home.status_code == 201, home.text
+    assert home.json()["is_default"] is True
+    replayed = me("POST", "/me/addresses", json=ADDRESS, headers=key)
+    assert replayed.status_code == 200 and replayed.json() == home.json()
+
+    work = me("POST", "/me/addresses", json={**ADDRESS, "street": "1 Office Park", "is_default": True})
+    assert work.status_code == 201, work.text
+    listed = me("GET", "/me/addresses").json()["items"]
+    assert [(a["address_id"], a["is_default"]) for a in listed] == [
+        (work.json()["address_id"], True),
+        (home.json()["address_id"], False),
+    ]
+
+    path = f"/me/addresses/{home.json()['address_id']}"
+    current = listed[1]
+    changed = me("PUT", path, json={**ADDRESS, "street": "2 Century Avenue", "version": current["version"]})
+    assert changed.status_code == 200, changed.text
+    stale = me("PUT", path, json={**ADDRESS, "version": current["version"]})
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "VERSION_CONFLICT"
+    assert me("POST", "/me/addresses", json={**ADDRESS, "recipient": "<b>Ann</b>"}).status_code == 422
+    assert shopper("DELETE", path).status_code == 404  # someone else's address
+
+    assert me("DELETE", f"/me/addresses/{work.json()['address_id']}").status_code == 204
+    left = me("GET", "/me/addresses").json()["items"]
+    assert [(a["address_id"], a["is_default"], a["street"]) for a in left] == [
+        (home.json()["address_id"], True, "2 Century Avenue")
+    ]
