@@ -21,7 +21,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -39,9 +38,10 @@ from functions.shared.errors import (
     UnsupportedMediaType,
     error_body,
 )
+from functions.shared.logs import shop_logger
 from functions.shared.wiring import ContextManifest, Route, role_allows
 
-logger = Logger()
+logger = shop_logger()
 
 MAX_BODY_BYTES = 256 * 1024
 _THROTTLING = {

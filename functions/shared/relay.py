@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from functions.shared.aws import client
+from functions.shared.logs import shop_logger
 from functions.shared.outbox import OUTBOX_PREFIX, bus_entry
 from functions.shared.settings import env
 
-logger = Logger()
+logger = shop_logger()
 PUT_EVENTS_MAX = 10
 # PutEvents refuses a request over 256 KB as a whole. A few large events (a product with fifty variants is about
 # 120 KB) in one chunk would then fail together, be retried together and fail again until the stream gives up:

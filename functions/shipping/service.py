@@ -15,13 +15,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from functions.shared import cursor
 from functions.shared.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from functions.shared.idempotency import check_key, request_hash
 from functions.shared.ids import new_id
+from functions.shared.logs import shop_logger
 from functions.shared.money import Money
 from functions.shipping.events import (
     AllocationReleased,
@@ -85,7 +85,7 @@ from functions.shipping.repository import DynamoShippingRepository
 
 ATTEMPTS = 8
 MAX_TRANSACTION_ITEMS = 100
-logger = Logger()
+logger = shop_logger()
 SIGNATURE_TOLERANCE_S = 300
 CARRIER_CONFIG_TTL_S = 300
 

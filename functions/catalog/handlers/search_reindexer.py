@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -15,8 +14,9 @@ from functions.catalog.events import SearchReindexPageRequested
 from functions.catalog.search.reindex import reindex_jobs
 from functions.catalog.search.service import search_index
 from functions.shared.events import parse
+from functions.shared.logs import shop_logger
 
-logger = Logger()
+logger = shop_logger()
 # Report every failed record, even when all of them failed: the response names exactly what to retry either way.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 

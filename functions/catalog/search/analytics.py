@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 from botocore.exceptions import ClientError
 
@@ -47,10 +46,11 @@ from functions.catalog.search.feed import SEARCH_KEY, VIEW_KEY
 from functions.catalog.search.text import normalise
 from functions.shared.events import DomainEvent
 from functions.shared.ids import is_id
+from functions.shared.logs import shop_logger
 from functions.shared.outbox import bus_entry
 from functions.shared.relay import chunks
 
-logger = Logger()
+logger = shop_logger()
 
 RETENTION_DAYS = 90
 VIEW_WINDOW = timedelta(days=1)

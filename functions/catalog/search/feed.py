@@ -17,15 +17,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from functions.shared.ids import new_id
+from functions.shared.logs import shop_logger
 
 SEARCH_KEY = "search_event"
 VIEW_KEY = "search_view"
 FEED_KEYS = (SEARCH_KEY, VIEW_KEY)
 
-_feed = Logger(service="catalog-search-feed", level="INFO")
+_feed = shop_logger(service="catalog-search-feed", level="INFO")
 
 
 def iso(ms: int) -> str:

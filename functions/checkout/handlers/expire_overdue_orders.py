@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from functions.checkout.service import service
+from functions.shared.logs import shop_logger
 
-logger = Logger()
+logger = shop_logger()
 
 
 @logger.inject_lambda_context

@@ -14,15 +14,15 @@ import math
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.checkout.service import service
 from functions.shared.aws import client
 from functions.shared.events import detail_of
+from functions.shared.logs import shop_logger
 
-logger = Logger()
+logger = shop_logger()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # SQS refuses a visibility that reaches past 12 hours from the receive, and time since the receive counts.
 MAX_VISIBILITY_S = 43_200 - 300

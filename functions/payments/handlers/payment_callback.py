@@ -10,7 +10,6 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
@@ -19,9 +18,10 @@ from functions.payments.providers.base import Acknowledgement, VerificationError
 from functions.payments.service import CallbackRefused, service
 from functions.shared.errors import BadRequest
 from functions.shared.http import entrypoint, make_resolver
+from functions.shared.logs import shop_logger
 
 app = make_resolver(MANIFEST)
-logger = Logger()
+logger = shop_logger()
 PROVIDERS = ("card", "alipay", "wechat_pay")
 
 

@@ -14,16 +14,16 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict
 
 from functions.payments.service import service
 from functions.shared.events import detail_of
+from functions.shared.logs import shop_logger
 from functions.shared.money import Money
 
-logger = Logger()
+logger = shop_logger()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 

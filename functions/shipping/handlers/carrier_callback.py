@@ -8,17 +8,17 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from functions.shared.errors import BadRequest
 from functions.shared.http import entrypoint, make_resolver
+from functions.shared.logs import shop_logger
 from functions.shipping.manifest import MANIFEST
 from functions.shipping.model import CARRIER_PATTERN
 from functions.shipping.service import service
 
 app = make_resolver(MANIFEST)
-logger = Logger()
+logger = shop_logger()
 
 
 @app.post("/callbacks/carriers/<carrier>", summary="A carrier's tracking events")
