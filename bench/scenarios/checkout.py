@@ -25,11 +25,13 @@ from typing import Any
 from bench.harness import CATALOG_STAFF, Bench, Claims, ScenarioFailed, outcome
 from bench.scenarios import scenario, seeder
 from bench.scenarios.relay import BATCH, stream_event
+from functions.accounts.events import AddressDeleted, AddressSaved, SavedAddressDetails
 from functions.catalog.events import ProductCreated, ProductUpdated
 from functions.catalog.model import Product
 from functions.checkout.events import OrderPlaced
 from functions.checkout.model import Order, return_window_days
 from functions.shared.events import DomainEvent
+from functions.shared.ids import prefixed
 from functions.shared.money import Money
 from functions.shared.outbox import outbox_item
 from functions.shared.wiring import StreamConsumer
@@ -504,6 +506,45 @@ def project_updated(bench: Bench) -> dict[str, Any]:
     }
     updated = bench.api("PUT", f"/admin/products/{product['product_id']}", body, CATALOG_STAFF)
     return product_event(updated, updated=True)
+
+
+def address_saved(claims: Claims, address_id: str | None = None, version: int = 1) -> AddressSaved:
+    """The accounts context's AddressSaved for one of the shopper's saved addresses."""
+    details = SavedAddressDetails(
+        address_id=address_id or prefixed("adr"),
+        country="CN",
+        is_default=version == 1,
+        version=version,
+        updated_at=datetime.now(UTC),
+        **ADDRESS,
+    )
+    return AddressSaved(user_id=str(claims["sub"]), address=details)
+
+
+@scenario("CheckoutAddressProjector", "AddressSaved, a new address", primary=True)
+def project_address_saved(bench: Bench) -> dict[str, Any]:
+    return message(address_saved(shopper(bench)))
+
+
+@scenario("CheckoutAddressProjector", "AddressDeleted (tombstone over the saved copy)")
+def project_address_deleted(bench: Bench) -> dict[str, Any]:
+    claims = shopper(bench)
+    saved = address_saved(claims)
+    deliver(bench, "CheckoutAddressProjector", message(saved))
+    gone = AddressDeleted(
+        user_id=saved.user_id, address_id=saved.address.address_id, version=2, default_address_id=None
+    )
+    return message(gone)
+
+
+@scenario("Checkout", "cart of 2 regular lines, a saved address_id (read with the cart: no extra request)")
+def checkout_saved_address(bench: Bench) -> dict[str, Any]:
+    claims = shopper(bench)
+    saved = address_saved(claims)
+    deliver(bench, "CheckoutAddressProjector", message(saved))
+    fill_cart(bench, claims, _seed(bench)["regular"])
+    event = bench.event("POST", "/checkout", {"address_id": saved.address.address_id}, claims)
+    return with_headers(event, {"Idempotency-Key": uuid.uuid4().hex})
 
 
 def _placed(bench: Bench, claims: Claims, window_s: int) -> dict[str, Any]:

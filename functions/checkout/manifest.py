@@ -4,7 +4,9 @@ The checkout never reads the catalogue's table: it keeps its own copy of every S
 (``CheckoutCatalogProjector``, fed by the catalogue's product events), so pricing a cart is a read of its own table.
 Likewise it learns physical stock and fulfilment from the shipping context's events: ``CheckoutStockSync`` keeps
 sellable stock and a copy of the per-warehouse stock, ``OrderFulfilmentRecorder`` moves orders through fulfilling,
-shipped and delivered, and ``CompleteDeliveredOrders`` completes them when the return window ends.
+shipped and delivered, and ``CompleteDeliveredOrders`` completes them when the return window ends. A shopper's saved
+addresses come from the accounts context's events (``CheckoutAddressProjector``), so a checkout naming an
+``address_id`` reads it from the checkout's own table.
 """
 
 from functions.shared.wiring import (
@@ -215,6 +217,14 @@ MANIFEST = ContextManifest(
             handler=f"{_H}.catalog_projector.handler",
             uses=_WRITE,
             patterns=(EventPattern("shop.catalog", ("ProductCreated", "ProductUpdated", "ProductArchived")),),
+            timeout_s=30,
+            visibility_timeout_s=60,
+        ),
+        Consumer(
+            name="CheckoutAddressProjector",
+            handler=f"{_H}.address_projector.handler",
+            uses=_WRITE,
+            patterns=(EventPattern("shop.accounts", ("AddressSaved", "AddressDeleted")),),
             timeout_s=30,
             visibility_timeout_s=60,
         ),

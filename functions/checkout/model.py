@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
@@ -520,12 +520,57 @@ class AddressInput(Strict):
     _clean = field_validator("recipient", "region", "city", "district", "street")(plain_line)
 
 
+# The accounts context's address ids (its saved addresses reach the checkout as AddressSaved / AddressDeleted).
+ADDRESS_ID_PATTERN = r"^adr_[0-9A-Za-z]{26}$"
+AddressId = Annotated[str, Field(pattern=ADDRESS_ID_PATTERN, examples=["adr_01J9Z8K2M4N6P8Q0R2S4T6V8W0"])]
+
+
+class SavedAddress(BaseModel):
+    """The checkout's copy of one of a shopper's saved addresses (kept by ``CheckoutAddressProjector`` from the
+    accounts context's events). ``deleted``: a tombstone, kept with its version so that a late, older
+    ``AddressSaved`` cannot bring the address back."""
+
+    address_id: str
+    recipient: str = ""
+    phone: str = ""
+    region: str = ""
+    city: str = ""
+    district: str = ""
+    street: str = ""
+    postcode: str = ""
+    country: str = "CN"
+    is_default: bool = False
+    version: int
+    updated_at: datetime | None = None
+    deleted: bool = False
+
+    def for_order(self) -> AddressInput:
+        """The address an order keeps (a copy: later edits of the saved address do not change the order)."""
+        return AddressInput.model_validate(self.model_dump(include=set(AddressInput.model_fields)))
+
+
 class CheckoutInput(Strict):
-    address: AddressInput
+    address: AddressInput | None = Field(default=None, description="The delivery address; or name a saved one")
+    address_id: AddressId | None = Field(default=None, description="One of my saved addresses (instead of address)")
     coupon_code: CouponCode | None = None
     note: Annotated[str, Field(max_length=500)] = ""
 
     _clean = field_validator("note")(plain_paragraphs)
+
+    @model_validator(mode="after")
+    def _one_address(self) -> Self:
+        if (self.address is None) == (self.address_id is None):
+            raise ValueError("send exactly one of address and address_id")
+        return self
+
+    def digest_body(self) -> dict[str, Any]:
+        """The request as sent, for the idempotency digest: the address field the shopper did not send is left
+        out (a body with ``address`` hashes as it did before ``address_id`` existed)."""
+        body = self.model_dump(mode="json")
+        for name in ("address", "address_id"):
+            if body[name] is None:
+                del body[name]
+        return body
 
     @field_validator("coupon_code")
     @classmethod

@@ -30,14 +30,19 @@ flash sale                 ``PROMO#<id>``               ``PROMO``; definition; `
 flash-sale stock shard     ``PROMO#<id>#SHARD#<k>``     ``SHARD#<k>``; ``remaining``; ``settled`` once ended (each
                                                         shard its own partition, so N shards take N x the writes)
 flash-sale buys by shopper ``PROMO#<id>#USER#<u>``      ``USER#<user>``; ``bought``
+saved address              ``ADDR#<user>``              ``<address_id>``; the checkout's copy of a shopper's saved
+                                                        address (accounts' AddressSaved) and its ``version``; after
+                                                        AddressDeleted a tombstone (``deleted``, the version, no
+                                                        address fields), kept so a late older event changes nothing
 outbox event               ``OUTBOX#<event_id>``        ``OUTBOX``; relayed to EventBridge from the stream
 =========================  ===========================  =========================================================
 
-Access patterns: cart page = GetItem (cart) + BatchGetItem (SKU records, stock, coupon, flash-sale shards);
-checkout = BatchGetItem (cart + idempotency record) + BatchGetItem (SKU records, stock, coupon) [+ BatchGetItem
-(shards) for a flash-sale line] + one TransactWriteItems; order page = GetItem; my orders = one Query on ``by_user``;
-a shipping event = GetItem (order) + one TransactWriteItems [+ one UpdateItem per stock snapshot]; orders whose
-return window ended = one Query per shard of ``by_due``.
+Access patterns: cart page = GetItem (cart) + BatchGetItem (SKU records, stock, coupon, flash-sale shards); checkout
+= BatchGetItem (cart + idempotency record [+ saved address, for an ``address_id``]) + BatchGetItem (SKU records,
+stock, coupon) [+ BatchGetItem (shards) for a flash-sale line] + one TransactWriteItems; order page = GetItem; my
+orders = one Query on ``by_user``; an address event = one conditional PutItem; a shipping event = GetItem (order) +
+one TransactWriteItems [+ one UpdateItem per stock snapshot]; orders whose return window ended = one Query per shard
+of ``by_due``.
 
 Invariants guarded by conditions, never by a read followed by a write:
 * a reservation never takes more than ``sellable`` (each is ``sellable >= :q``; only a warehouse losing units that
@@ -49,6 +54,8 @@ Invariants guarded by conditions, never by a read followed by a write:
 * an order changes only from the version it was read at, so an expiry, a cancel and a payment that race resolve to
   exactly one winner, and the stock it releases is released exactly once; the same holds for the shipping events
   that move it forward (each shipment's units leave reserved stock once, in the order's own write);
+* a saved address changes only to a newer ``version`` (a save or a delete's tombstone), so replays and
+  out-of-order events change nothing;
 * a stock movement's delta applies once (its marker is written in the same transaction), and a warehouse snapshot
   replaces the stored one only when its version is newer;
 * a flash sale's units are taken out of sellable stock when it is created and spread over shards, so a hot SKU's
@@ -73,6 +80,7 @@ from functions.checkout.model import (
     OrderStatus,
     Promotion,
     PromotionRef,
+    SavedAddress,
     SkuInfo,
     Stock,
     StockSnapshot,
@@ -121,6 +129,10 @@ def order_key(order_id: str) -> dict[str, Any]:
 
 def idem_key(user_id: str, key: str) -> dict[str, Any]:
     return {"pk": {"S": f"IDEMP#{user_id}#{key}"}, "sk": {"S": "IDEMP"}}
+
+
+def address_key(user_id: str, address_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ADDR#{user_id}"}, "sk": {"S": address_id}}
 
 
 # A coupon's or flash sale's own item is ``<KIND>#<id>``; every other item of it (a shopper's counter, a stock shard)
@@ -332,6 +344,33 @@ class DynamoCheckoutRepository:
             kwargs["ExpressionAttributeNames"] = names
         try:
             self._ddb.update_item(**kwargs)
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    # --- saved addresses (the projection of the accounts context's address book) ---------------------------------
+
+    @staticmethod
+    def saved_address(data: dict[str, Any] | None) -> SavedAddress | None:
+        """A saved address as read, None when there is none or only its tombstone."""
+        if not data or data.get("deleted"):
+            return None
+        return SavedAddress.model_validate(_strip(data))
+
+    def project_address(self, user_id: str, address: SavedAddress) -> bool:
+        """Keep one saved address (or, ``deleted``, its tombstone) when its version is newer than the one held;
+        False: the same or a newer version is there already (a replay, or an older event arriving late)."""
+        fields = address.model_dump(mode="json", exclude_defaults=address.deleted)  # a tombstone: id, version
+        item = {**address_key(user_id, address.address_id), **to_item(fields)}
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR version < :v",
+                ExpressionAttributeValues={":v": value(address.version)},
+            )
         except ClientError as exc:
             if is_condition_failure(exc):
                 return False

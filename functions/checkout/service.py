@@ -26,6 +26,7 @@ from functions.checkout.events import (
 )
 from functions.checkout.model import (
     CANCELLABLE,
+    AddressInput,
     Cart,
     CheckoutInput,
     Coupon,
@@ -40,6 +41,7 @@ from functions.checkout.model import (
     Promotion,
     PromotionInput,
     PromotionList,
+    SavedAddress,
     SkuInfo,
     StatusChange,
     Stock,
@@ -62,6 +64,7 @@ from functions.checkout.repository import (
     PlacementFailed,
     Release,
     Take,
+    address_key,
     allocate,
     cart_key,
     coupon_key,
@@ -229,15 +232,26 @@ class CheckoutService:
         """Place an order from the shopper's cart. Returns the order and whether it is a replay of an earlier
         request with the same Idempotency-Key (same body: the same order; another body: refused)."""
         key = str(check_key(key))
-        digest = request_hash(data.model_dump(mode="json"))
+        digest = request_hash(data.digest_body())
         owner = f"U#{user_id}"
         keys = [cart_key(owner), idem_key(user_id, key)]
         if guest_token:
             keys.append(cart_key(f"G#{guest_token}"))
+        if data.address_id:
+            # The shopper's own partition: another shopper's address_id is simply not found. Same request.
+            keys.append(address_key(user_id, data.address_id))
         reads = self.repo.batch_get(keys, consistent=True)
         earlier = reads.get(idem_key(user_id, key))
         if earlier:
             return self._replay(user_id, earlier, digest), True
+        address = data.address
+        if data.address_id:
+            saved = self.repo.saved_address(reads.get(address_key(user_id, data.address_id)))
+            if saved is None:
+                raise Unprocessable("no such saved address", code="ADDRESS_NOT_FOUND")
+            address = saved.for_order()
+        if address is None:  # cannot happen: CheckoutInput holds exactly one of the two
+            raise Unprocessable("an address is required", code="ADDRESS_NOT_FOUND")
         self._dropped = []
         stored = self.repo.cart(owner, reads.get(cart_key(owner)))
         guest = reads.get(cart_key(f"G#{guest_token}")) if guest_token else None
@@ -245,7 +259,7 @@ class CheckoutService:
             self._merge(stored, self.repo.cart(f"G#{guest_token}", guest))
         try:
             for _attempt in range(PLACE_ATTEMPTS):
-                placement = self._placement(user_id, key, digest, stored, data)
+                placement = self._placement(user_id, key, digest, stored, data, address)
                 try:
                     self.repo.place(placement)
                     return placement.order, False
@@ -272,7 +286,9 @@ class CheckoutService:
             raise Conflict("the earlier request is not finished", code="IDEMPOTENCY_IN_PROGRESS")
         return order
 
-    def _placement(self, user_id: str, key: str, digest: str, stored: StoredCart, data: Any) -> Placement:
+    def _placement(
+        self, user_id: str, key: str, digest: str, stored: StoredCart, data: CheckoutInput, address: AddressInput
+    ) -> Placement:
         priced = self._price(stored, user_id, data.coupon_code, strict=True, consistent=True)
         require_checkout_ready(priced)
         now = self.clock()
@@ -305,7 +321,7 @@ class CheckoutService:
             lines=lines,
             totals=priced.cart.totals,
             coupon_code=priced.cart.coupon.code if priced.cart.coupon else None,
-            address=data.address,
+            address=address,
             note=data.note,
             created_at=now,
             updated_at=now,
@@ -642,6 +658,10 @@ class CheckoutService:
         if snapshot is not None:
             self.apply_stock_snapshots([snapshot])
         return outcome
+
+    def project_address(self, user_id: str, address: SavedAddress) -> bool:
+        """Keep the checkout's copy of a saved address (or its tombstone) when its version is newer."""
+        return self.repo.project_address(user_id, address)
 
     def apply_stock_snapshots(self, snapshots: Iterable[StockSnapshot]) -> int:
         """Keep the shipping context's per-warehouse stock of each SKU when newer than the copy held; returns how
