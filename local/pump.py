@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 
 from functions.shared.wiring import Consumer, Function, Platform, Schedule, StreamConsumer
 from local.resources import Created
@@ -100,9 +101,11 @@ class _Source(threading.Thread):
         while not self._stop_event.is_set():
             try:
                 busy = self.step()
-            except EndpointConnectionError as exc:
+            except (BotoConnectionError, HTTPClientError) as exc:
+                # Refused, reset or timed out: moto went away (during shutdown, or it died and the platform is about
+                # to say so and stop). A warning, not a traceback.
                 if self._stop_event.is_set():
-                    return  # moto went away during shutdown
+                    return
                 log.warning("%s: cannot reach the local AWS: %s", self.function.name, exc)
                 busy = False
             except Exception:
