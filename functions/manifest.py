@@ -4,14 +4,16 @@
 """
 
 from functions.accounts.manifest import MANIFEST as ACCOUNTS
+from functions.audit.manifest import MANIFEST as AUDIT
 from functions.catalog.manifest import MANIFEST as CATALOG
 from functions.checkout.manifest import MANIFEST as CHECKOUT
+from functions.partners.manifest import MANIFEST as PARTNERS
 from functions.payments.manifest import MANIFEST as PAYMENTS
 from functions.shared.wiring import Platform, Secret
 from functions.shipping.manifest import MANIFEST as SHIPPING
 
 PLATFORM = Platform(
-    contexts=(CATALOG, ACCOUNTS, CHECKOUT, PAYMENTS, SHIPPING),
+    contexts=(CATALOG, ACCOUNTS, CHECKOUT, PAYMENTS, SHIPPING, AUDIT, PARTNERS),
     secrets=(
         Secret("cursor", "HMAC key that signs pagination cursors"),
         Secret(

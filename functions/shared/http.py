@@ -16,6 +16,9 @@ validation, OpenAPI, CORS, the error model and authorisation are identical every
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from functools import partial
@@ -182,6 +185,19 @@ def authorise(app: ShopResolver, event: dict[str, Any], any_media_type: bool = F
         logger.error("route not in manifest", extra={"resource": event.get("resource")})
         raise Forbidden("route is not declared")
     auth = from_event(event)
+    if route.is_partner:
+        # The partner authorizer has checked the signature and the scope before this function was called; checked
+        # again here so that nothing but a signed call with the scope ever runs a partner handler.
+        if not auth.is_app:
+            raise Unauthorized("sign the request with your app key (DESIGN.md §5)")
+        if route.scope not in auth.scopes:
+            raise Forbidden(f"your app does not have the {route.scope} scope")
+        _check_signed_body(event)
+        if not any_media_type:
+            _check_media_type(event)
+        return auth
+    if auth.is_app:
+        raise Forbidden("partner apps may call only /partner/ routes")
     if route.optional_identity and not auth.authenticated:
         auth = _optional_identity(event)
     if not role_allows(route.auth, auth.roles, auth.authenticated):
@@ -212,6 +228,21 @@ def _optional_identity(event: dict[str, Any]) -> AuthContext:
 
     claims = user_pool_verifier().verify(token)
     return from_event({"requestContext": {"authorizer": {"claims": claims}}})
+
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+BODY_HASH_HEADER = "X-Content-SHA256"
+
+
+def _check_signed_body(event: dict[str, Any]) -> None:
+    """API Gateway does not pass the body to a REQUEST authorizer, so the authorizer verified the signature over the
+    body hash the client declared in ``X-Content-SHA256`` (the empty body's hash when absent). The body that arrived
+    must be the one declared, or the signature says nothing about it: 401 before the handler runs."""
+    raw = event.get("body") or ""
+    data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8", errors="surrogatepass")
+    declared = (_header(event, BODY_HASH_HEADER) or EMPTY_SHA256).strip().lower()
+    if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), declared):
+        raise Unauthorized(f"the body does not match the signed {BODY_HASH_HEADER}")
 
 
 def current_auth(app: ShopResolver) -> AuthContext:

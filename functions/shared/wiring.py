@@ -11,6 +11,9 @@ Resources are named by a short reference string:
 * ``secret:<name>``  a Secrets Manager secret declared by the platform (env ``<NAME>_SECRET_ARN``)
 * ``bus``            the shared EventBridge bus (env ``EVENT_BUS_NAME``)
 * ``userpool``       the shared Cognito user pool (env ``USER_POOL_ID`` and ``USER_POOL_CLIENT_ID``)
+* ``key:<name>``     a KMS key declared by a context (env ``<NAME>_KEY_ID``)
+* ``api``            the REST API itself, for managing partner API keys and usage plans (env ``REST_API_ID`` and
+                     ``API_STAGE_NAME``)
 
 This module is imported by Lambda code too (the HTTP layer looks up a route's roles here), so it imports nothing
 beyond the standard library, and its dataclasses skip the generated ``__eq__``/``__repr__``/``__hash__``: on a cold
@@ -65,6 +68,7 @@ def cognito(*actions: str) -> Use:
 
 
 PUBLISH_EVENTS = Use("bus", Access.WRITE)
+MANAGE_USAGE_PLANS = Use("api", Access.WRITE)  # API keys and usage plans of partner apps (infra/grants.py)
 USER_POOL_CLIENT = Use("userpool", Access.READ)  # only the ids, for the public (unsigned) Cognito APIs
 
 
@@ -84,6 +88,10 @@ def env_names(resource: str) -> tuple[str, ...]:
         return ("EVENT_BUS_NAME",)
     if kind == "userpool":
         return ("USER_POOL_ID", "USER_POOL_CLIENT_ID")
+    if kind == "key":
+        return (f"{upper}_KEY_ID",)
+    if kind == "api":
+        return ("REST_API_ID", "API_STAGE_NAME")
     raise ValueError(f"unknown resource kind in {resource!r}")
 
 
@@ -103,12 +111,26 @@ def roles(*names: str) -> frozenset[str]:
     return frozenset((*names, "admin"))
 
 
+# A partner route: no Cognito token but a signed request, checked by the partner authorizer (DESIGN.md §5), and the
+# app must hold the route's ``scope``. No user role ever reaches it, and no app reaches any other route.
+PARTNER: frozenset[str] = frozenset({"partner-app"})
+PARTNER_SCOPES = ("products:read", "orders:read", "shipments:write", "inventory:write")
+PARTNER_PATH_PREFIX = "/partner/"
+
+
 def role_allows(allowed: frozenset[str] | None, groups: frozenset[str] | set[str], authenticated: bool) -> bool:
     if allowed is None:
         return True
+    if allowed is PARTNER:
+        return False  # apps are let in by scope (functions.shared.http.authorise), never by a user's groups
     if not authenticated:
         return False
     return not allowed or bool(allowed & set(groups))
+
+
+def is_staff_only(allowed: frozenset[str] | None) -> bool:
+    """Back office: open to staff roles only (not to every signed-in user, not to shoppers)."""
+    return allowed is not None and allowed is not PARTNER and bool(allowed) and "customer" not in allowed
 
 
 # --- storage ----------------------------------------------------------------------------------------------------
@@ -133,6 +155,19 @@ class Table:
     @property
     def ref(self) -> str:
         return f"table:{self.name}"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Key:
+    """A KMS key (symmetric, rotated yearly) that a context encrypts its own secrets with, e.g. partner app
+    secrets."""
+
+    name: str
+    description: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"key:{self.name}"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -178,14 +213,31 @@ class Route(Function):
     path: str = "/"
     auth: frozenset[str] | None = PUBLIC  # PUBLIC, SIGNED_IN or roles(...)
     summary: str = ""
+    # A partner route (auth=PARTNER) names the one scope an app needs to call it (PARTNER_SCOPES).
+    scope: str | None = None
     # A PUBLIC route that also serves signed-in callers (a guest or a shopper's cart): API Gateway cannot make a
     # Cognito authorizer optional, so the function verifies a bearer ID token itself when one is sent
     # (functions.shared.jwt) and needs the user pool's ids (USER_POOL_CLIENT).
     optional_identity: bool = False
 
+    def __post_init__(self) -> None:
+        # An audited call publishes its audit record to the bus itself (functions.shared.audit), so the grant comes
+        # with the route: nobody can declare an audited route that cannot record.
+        if self.audited and PUBLISH_EVENTS not in self.uses:
+            object.__setattr__(self, "uses", (*self.uses, PUBLISH_EVENTS))
+
     @property
     def key(self) -> tuple[str, str]:
         return (self.method.upper(), self.path)
+
+    @property
+    def is_partner(self) -> bool:
+        return self.auth is PARTNER
+
+    @property
+    def audited(self) -> bool:
+        """Every back-office and partner call that changes something is recorded in the audit log."""
+        return self.method.upper() not in ("GET", "HEAD", "OPTIONS") and (self.is_partner or is_staff_only(self.auth))
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -226,6 +278,15 @@ class Schedule(Function):
     rate_minutes: int = 1
 
 
+@dataclass(frozen=True, eq=False, repr=False)
+class Authorizer(Function):
+    """An API Gateway Lambda REQUEST authorizer in front of every partner route (``auth=PARTNER``). It answers
+    with the app as principal, the app's API key as usage identifier (usage plans) and its scopes in the context.
+    ``identity_headers`` must all be present or API Gateway answers 401 without calling it."""
+
+    identity_headers: tuple[str, ...] = ()
+
+
 # CloudWatch Logs allows two subscription filters on one log group.
 MAX_SUBSCRIPTIONS_PER_LOG_GROUP = 2
 
@@ -252,13 +313,22 @@ class ContextManifest:
     stream_consumers: tuple[StreamConsumer, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     log_subscriptions: tuple[LogSubscription, ...] = ()
+    authorizers: tuple[Authorizer, ...] = ()
+    keys: tuple[Key, ...] = ()
     # Shop settings (environment variables) the context's functions read, with defaults in code. Each stage sets
     # them in infra/config.py; the local platform passes them through from its own environment.
     settings: tuple[str, ...] = ()
 
     @property
     def functions(self) -> tuple[Function, ...]:
-        return (*self.routes, *self.consumers, *self.stream_consumers, *self.schedules, *self.log_subscriptions)
+        return (
+            *self.routes,
+            *self.consumers,
+            *self.stream_consumers,
+            *self.schedules,
+            *self.log_subscriptions,
+            *self.authorizers,
+        )
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -296,6 +366,18 @@ class Platform:
     def buckets(self) -> tuple[Bucket, ...]:
         return tuple(b for c in self.contexts for b in c.buckets)
 
+    @property
+    def keys(self) -> tuple[Key, ...]:
+        return tuple(k for c in self.contexts for k in c.keys)
+
+    @property
+    def authorizers(self) -> tuple[Authorizer, ...]:
+        return tuple(a for c in self.contexts for a in c.authorizers)
+
+    @property
+    def partner_authorizer(self) -> Authorizer | None:
+        return self.authorizers[0] if self.authorizers else None
+
     def context_of(self, function: Function) -> ContextManifest:
         for c in self.contexts:
             if function in c.functions:
@@ -313,12 +395,26 @@ class Platform:
         if dup_routes:
             raise ValueError(f"duplicate routes: {sorted(dup_routes)}")
         known = {t.ref for t in self.tables} | {b.ref for b in self.buckets} | {s.ref for s in self.secrets}
-        known |= {"bus", "userpool"}
+        known |= {"bus", "userpool", "api"}
+        if len(self.authorizers) > 1:
+            raise ValueError("one partner authorizer serves every partner route")
+        partner_routes = [r for r in self.routes if r.is_partner]
+        if partner_routes and not self.authorizers:
+            raise ValueError("partner routes need the partner authorizer")
+        for r in self.routes:
+            if r.is_partner != r.path.startswith(PARTNER_PATH_PREFIX):
+                raise ValueError(f"{r.name}: partner routes, and only they, live under {PARTNER_PATH_PREFIX}")
+            if r.is_partner and r.scope not in PARTNER_SCOPES:
+                raise ValueError(f"{r.name}: a partner route needs one of the scopes {PARTNER_SCOPES}")
+            if not r.is_partner and r.scope is not None:
+                raise ValueError(f"{r.name}: only partner routes have a scope")
         for c in self.contexts:
             own_tables = {t.ref for t in c.tables}
+            own_keys = {k.ref for k in c.keys}
+            known_here = known | own_keys
             for f in c.functions:
                 for u in f.uses:
-                    if u.resource not in known:
+                    if u.resource not in known_here:
                         raise ValueError(f"{f.name} uses undeclared resource {u.resource}")
                     if u.kind == "table" and u.resource not in own_tables:
                         # DESIGN.md §2: a context never reads or writes another context's table.

@@ -1,0 +1,1 @@
+"""Partner apps: registration, secrets, rotation, and the authorizer that checks signed partner requests."""
