@@ -78,7 +78,10 @@ def build_event(
     stage: str = "local",
     source_ip: str = "127.0.0.1",
     request_id: str | None = None,
+    authorizer: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """``claims``: a verified Cognito token's; ``authorizer``: what a Lambda authorizer answered (its principal and
+    context, flattened to strings as API Gateway does) for a partner route."""
     headers = dict(headers or {})
     single_q: dict[str, str] = {}
     multi_q: dict[str, list[str]] = {}
@@ -115,6 +118,8 @@ def build_event(
     }
     if claims is not None:
         context["authorizer"] = {"claims": claims_for_authorizer(claims)}
+    elif authorizer is not None:
+        context["authorizer"] = {k: str(v) for k, v in authorizer.items()}
     return {
         "resource": route.path,
         "path": path,

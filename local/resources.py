@@ -2,8 +2,9 @@
 for the local platform, in-process moto for integration tests), and return the environment the functions need.
 
 This mirrors what ``infra/`` declares in CDK for the same manifest: tables with their indexes, streams and TTL,
-buckets, secrets, the event bus, one queue + dead-letter queue + rule per consumer, the user pool with its client
-and groups.
+buckets, secrets, KMS keys, the event bus, one queue + dead-letter queue + rule per consumer, the user pool with its
+client and groups, and a REST API with a stage for the partner apps' API keys and usage plans to attach to (the
+local gateway reads the usage plans back from it and enforces them).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from functions.shared.wiring import Consumer, Platform, Table
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp.type_defs import PasswordPolicyTypeTypeDef
+
+
+LOCAL_STAGE = "local"
 
 
 @dataclass
@@ -126,6 +130,22 @@ def create_all(platform: Platform, prefix: str = "shop-local", session: boto3.Se
             Name=physical(prefix, secret.name), SecretString=pysecrets.token_urlsafe(32), Description=secret.description
         )["ARN"]
         env[f"{secret.name.upper()}_SECRET_ARN"] = arn
+
+    if platform.keys:
+        kms = session.client("kms")
+        for key in platform.keys:
+            key_id = kms.create_key(Description=key.description or key.name)["KeyMetadata"]["KeyId"]
+            env[f"{key.name.upper()}_KEY_ID"] = key_id
+
+    # Usage plans attach to a deployed stage; moto needs a method on the API before it deploys one.
+    apigw = session.client("apigateway")
+    api_id = apigw.create_rest_api(name=physical(prefix, "api"))["id"]
+    root = apigw.get_resources(restApiId=api_id)["items"][0]["id"]
+    apigw.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    apigw.create_deployment(restApiId=api_id, stageName=LOCAL_STAGE)
+    env["REST_API_ID"] = api_id
+    env["API_STAGE_NAME"] = LOCAL_STAGE
 
     bus = physical(prefix, "events")
     events.create_event_bus(Name=bus)

@@ -7,6 +7,7 @@ boto3 client (DESIGN.md §8), and the kernel's cached clients are reset around e
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
@@ -108,6 +109,29 @@ ADMIN = User("44444444-4444-4444-8444-444444444444", "admin@example.com", ("cust
 
 
 @dataclass
+class App:
+    """A partner app as the partner authorizer lets it through: its key, name and scopes."""
+
+    app_key: str
+    scopes: tuple[str, ...]
+    name: str = "Test partner"
+
+    @property
+    def authorizer(self) -> dict[str, str]:
+        return {
+            "principalId": self.app_key,
+            "app_key": self.app_key,
+            "app_name": self.name,
+            "scopes": " ".join(self.scopes),
+        }
+
+
+PARTNER_APP = App(
+    "app_01M8SXN5K8V9NXKHF8QBX988RT", ("products:read", "orders:read", "shipments:write", "inventory:write")
+)
+
+
+@dataclass
 class Result:
     status: int
     body: Any
@@ -130,15 +154,27 @@ class Api:
         query: dict[str, Any] | list[tuple[str, str]] | None = None,
         headers: dict[str, str] | None = None,
         raw_body: str | None = None,
+        app: App | None = None,
     ) -> Result:
+        """``app``: call as a partner app the authorizer has let through (the signature itself is the authorizer's
+        business, tested in tests/*/partners); the declared body hash is sent along as a signed client sends it."""
         route, params, _ = match(self._compiled, method, path)
         assert route is not None, f"no route for {method} {path}"
         self.calls.append(route)
         pairs = list(query.items()) if isinstance(query, dict) else list(query or [])
         text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
         hdrs = {"Content-Type": "application/json", **(headers or {})}
+        if app is not None and text and not any(k.lower() == "x-content-sha256" for k in hdrs):
+            hdrs["X-Content-SHA256"] = hashlib.sha256(text.encode()).hexdigest()
         event = build_event(
-            route, path, params, [(k, str(v)) for k, v in pairs], hdrs, text, user.claims if user else None
+            route,
+            path,
+            params,
+            [(k, str(v)) for k, v in pairs],
+            hdrs,
+            text,
+            user.claims if user else None,
+            authorizer=app.authorizer if app else None,
         )
         module = importlib.import_module(route.module)
         response = getattr(module, route.attribute)(event, LambdaContext(route.name))

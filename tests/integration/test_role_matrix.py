@@ -33,6 +33,7 @@ PUBLIC_ROUTES = {
 }
 PARAMS = {
     "action": "approve",
+    "app_key": "app_none",
     "address_id": "adr_01M8SXN5K8V9NXKHF8QBX988RT",
     "carrier": "sf-express",
     "code": "WH-NONE",
@@ -42,6 +43,7 @@ PARAMS = {
     "provider": "card",
     "return_id": "01M8SXN5K8V9NXKHF8QBX988RT",
     "sku": "SKU-NONE",
+    "user_id": "00000000-0000-4000-8000-000000000000",
 }
 USERS = {
     role: User(f"00000000-0000-4000-8000-{i:012d}", f"{role}@example.com", (role,))
