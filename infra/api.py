@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jsii
-from aws_cdk import CfnStack, Duration, NestedStack, RemovalPolicy
+from aws_cdk import CfnStack, Duration, NestedStack, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
@@ -43,6 +44,7 @@ class ErrorResponse:
     code: str
     message: str | None  # None: API Gateway's own message, JSON-quoted by $context.error.messageString
     status: str | None = None  # None: keep API Gateway's status
+    headers: Mapping[str, str] = field(default_factory=dict)  # static values, quoted as API Gateway wants them
 
     def body(self) -> str:
         message = "$context.error.messageString" if self.message is None else json.dumps(self.message)
@@ -52,8 +54,18 @@ class ErrorResponse:
 GATEWAY_RESPONSES: tuple[ErrorResponse, ...] = (
     ErrorResponse(apigw.ResponseType.UNAUTHORIZED, "UNAUTHORIZED", "authentication required", "401"),
     ErrorResponse(apigw.ResponseType.ACCESS_DENIED, "FORBIDDEN", "not allowed", "403"),
-    ErrorResponse(apigw.ResponseType.THROTTLED, "THROTTLED", "too many requests, retry later", "429"),
-    ErrorResponse(apigw.ResponseType.QUOTA_EXCEEDED, "THROTTLED", "request quota exceeded", "429"),
+    # A gateway response can only carry static headers: a second for a throttled call (a token bucket refills in
+    # less), an hour for a spent daily quota (the local gateway, which can, gives the exact seconds to midnight UTC).
+    ErrorResponse(
+        apigw.ResponseType.THROTTLED, "THROTTLED", "too many requests, retry later", "429", {"Retry-After": "'1'"}
+    ),
+    ErrorResponse(
+        apigw.ResponseType.QUOTA_EXCEEDED,
+        "QUOTA_EXCEEDED",
+        "daily request quota used up",
+        "429",
+        {"Retry-After": "'3600'"},
+    ),
     ErrorResponse(apigw.ResponseType.REQUEST_TOO_LARGE, "PAYLOAD_TOO_LARGE", "request body is too large", "413"),
     # A REST API answers an unknown path or method with 403 "Missing Authentication Token"; the contract says 404.
     ErrorResponse(apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "NOT_FOUND", "no such route", "404"),
@@ -90,8 +102,11 @@ class AuthorizerRef:
     """The shared stack's Cognito authorizer, seen from a nested stack (an ``Authorizer`` object can attach to
     one API object only, and each nested stack has its own imported API object)."""
 
-    def __init__(self, authorizer_id: str) -> None:
+    def __init__(
+        self, authorizer_id: str, authorization_type: apigw.AuthorizationType = apigw.AuthorizationType.COGNITO
+    ) -> None:
         self._authorizer_id = authorizer_id
+        self._authorization_type = authorization_type
 
     @property
     def authorizer_id(self) -> str:
@@ -99,7 +114,7 @@ class AuthorizerRef:
 
     @property
     def authorization_type(self) -> apigw.AuthorizationType | None:
-        return apigw.AuthorizationType.COGNITO
+        return self._authorization_type
 
 
 @dataclass(frozen=True)
@@ -109,6 +124,7 @@ class ApiHandles:
     rest_api: apigw.IRestApi
     resources: Mapping[str, apigw.IResource]
     authorizer_id: str
+    partner_authorizer_id: str = ""
 
 
 class ShopApi(Construct):
@@ -132,6 +148,9 @@ class ShopApi(Construct):
             rest_api_name=f"shop-{stage.name}",
             description=f"Serverless shop API ({stage.name})",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Partner apps are metered by usage plans through the key the partner authorizer names, never by a key
+            # a client sends (an X-API-Key header is ignored).
+            api_key_source_type=apigw.ApiKeySourceType.AUTHORIZER,
             deploy=False,  # the deployment must wait for the nested stacks' methods: see deploy()
             fail_on_warnings=True,
             # Access and execution logs need the account-level CloudWatch role. RETAIN: it is one setting per
@@ -154,7 +173,7 @@ class ShopApi(Construct):
                 response.type.response_type,
                 type=response.type,
                 status_code=response.status,
-                response_headers=cors_response_headers(),
+                response_headers={**cors_response_headers(), **response.headers},
                 templates={"application/json": response.body()},
             )
             for response in GATEWAY_RESPONSES
@@ -187,6 +206,37 @@ class ShopApi(Construct):
             ],
             apply_to_children=True,
         )
+
+    def add_partner_authorizer(self, function: lambda_.IFunction, identity_headers: Sequence[str]) -> ApiHandles:
+        """The Lambda REQUEST authorizer of the partner routes; returns the handles with its id. No result cache
+        (TTL 0): every signed request has a fresh nonce, so only a replay could ever hit a cache."""
+        stack = Stack.of(self)
+        authorizer = apigw.CfnAuthorizer(
+            self,
+            "PartnerAuthorizer",
+            rest_api_id=self.rest_api.rest_api_id,
+            name="partner-signature",
+            type="REQUEST",
+            authorizer_uri=(
+                f"arn:{stack.partition}:apigateway:{stack.region}:lambda:path/2015-03-31/functions/"
+                f"{function.function_arn}/invocations"
+            ),
+            identity_source=",".join(f"method.request.header.{h}" for h in identity_headers),
+            authorizer_result_ttl_in_seconds=0,
+        )
+        lambda_.CfnPermission(
+            self,
+            "PartnerAuthorizerInvoke",
+            action="lambda:InvokeFunction",
+            function_name=function.function_arn,
+            principal="apigateway.amazonaws.com",
+            source_arn=stack.format_arn(
+                service="execute-api", resource=self.rest_api.rest_api_id, resource_name=f"authorizers/{authorizer.ref}"
+            ),
+        )
+        self.partner_authorizer = authorizer
+        self.handles = ApiHandles(self.rest_api, self.resources, self.authorizer.ref, authorizer.ref)
+        return self.handles
 
     def _build_tree(self) -> dict[str, apigw.IResource]:
         resources: dict[str, apigw.IResource] = {"/": self.rest_api.root}
@@ -255,8 +305,8 @@ class ShopApi(Construct):
         return self.stage
 
     def _fingerprint(self) -> dict[str, Any]:
-        routes = sorted((r.method.upper(), r.path, r.name, is_protected(r)) for r in self._routes)
-        responses = [(r.type.response_type, r.status, r.body()) for r in GATEWAY_RESPONSES]
+        routes = sorted((r.method.upper(), r.path, r.name, is_protected(r), r.is_partner) for r in self._routes)
+        responses = [(r.type.response_type, r.status, r.body(), sorted(r.headers.items())) for r in GATEWAY_RESPONSES]
         digest = hashlib.sha256(
             json.dumps(
                 {

@@ -53,6 +53,8 @@ STAGES: dict[str, StageConfig] = {
             "FREE_SHIPPING_FROM_AMOUNT": "9900",
             "SHOP_CURRENCY": "CNY",
             "RETURN_WINDOW_DAYS": "7",
+            "AUDIT_RETENTION_DAYS": "365",
+            "PARTNER_SECRET_GRACE_HOURS": "24",
         },
     ),
     "prod": StageConfig(
@@ -71,6 +73,8 @@ STAGES: dict[str, StageConfig] = {
             "FREE_SHIPPING_FROM_AMOUNT": "9900",
             "SHOP_CURRENCY": "CNY",
             "RETURN_WINDOW_DAYS": "7",
+            "AUDIT_RETENTION_DAYS": "365",
+            "PARTNER_SECRET_GRACE_HOURS": "24",
         },
     ),
 }

@@ -17,6 +17,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
@@ -28,9 +29,11 @@ from constructs import Construct
 
 from functions.shared.wiring import (
     MAX_SUBSCRIPTIONS_PER_LOG_GROUP,
+    Authorizer,
     Bucket,
     Consumer,
     ContextManifest,
+    Key,
     LogSubscription,
     Route,
     Schedule,
@@ -57,7 +60,7 @@ def pascal(name: str) -> str:
 
 
 def has_infrastructure(context: ContextManifest) -> bool:
-    return bool(context.functions or context.tables or context.buckets)
+    return bool(context.functions or context.tables or context.buckets or context.keys)
 
 
 def is_public(bucket: Bucket) -> bool:
@@ -101,6 +104,7 @@ class ContextStack(NestedStack):
         self.stage_config = stage
         self.tables: dict[str, dynamodb.Table] = {t.name: self._table(t) for t in context.tables}
         self.buckets: dict[str, s3.Bucket] = {b.name: self._bucket(b) for b in context.buckets}
+        self.keys: dict[str, kms.Key] = {k.name: self._key(k) for k in context.keys}
         self.distributions: dict[str, cloudfront.Distribution] = {
             b.name: self._distribution(b, self.buckets[b.name]) for b in context.buckets if is_public(b)
         }
@@ -110,12 +114,15 @@ class ContextStack(NestedStack):
                 t.name: TableBinding(self.tables[t.name], tuple(i.name for i in t.indexes)) for t in context.tables
             },
             buckets=self.buckets,
+            keys=self.keys,
             public_urls={name: f"https://{d.distribution_domain_name}" for name, d in self.distributions.items()},
         )
         self._code = function_code()
         self._layer = powertools_layer(self)
 
         self.functions: dict[str, ShopFunction] = {}
+        for authorizer in context.authorizers:
+            self._function(authorizer, description="Checks signed partner requests (API Gateway REQUEST authorizer)")
         for route in context.routes:
             summary = f"{route.method.upper()} {route.path}" + (f": {route.summary}" if route.summary else "")
             self._function(route, description=summary)
@@ -178,6 +185,15 @@ class ContextStack(NestedStack):
                 ],
             )
         return table
+
+    def _key(self, spec: Key) -> kms.Key:
+        return kms.Key(
+            self,
+            f"{pascal(spec.name)}Key",
+            description=f"shop-{self.stage_config.name} {spec.description or spec.name}",
+            enable_key_rotation=True,
+            removal_policy=self.stage_config.removal_policy,
+        )
 
     def _bucket(self, spec: Bucket) -> s3.Bucket:
         stage = self.stage_config
@@ -272,7 +288,9 @@ class ContextStack(NestedStack):
     # --- functions ----------------------------------------------------------------------------------------------
 
     def _function(
-        self, spec: Route | Consumer | StreamConsumer | Schedule | LogSubscription, description: str = ""
+        self,
+        spec: Route | Consumer | StreamConsumer | Schedule | LogSubscription | Authorizer,
+        description: str = "",
     ) -> ShopFunction:
         function = ShopFunction(
             self,
@@ -296,18 +314,37 @@ class ContextStack(NestedStack):
 
     def _methods(self, routes: tuple[Route, ...], api: ApiHandles) -> None:
         resources = import_api(self, api, [r.path for r in routes])
-        authorizer = AuthorizerRef(api.authorizer_id)
+        cognito_authorizer = AuthorizerRef(api.authorizer_id)
         for route in routes:
             protected = is_protected(route)
+            authorizer: AuthorizerRef | None = cognito_authorizer if protected else None
+            if route.is_partner:
+                if not api.partner_authorizer_id:
+                    raise ValueError(f"{route.name} is a partner route but the API has no partner authorizer")
+                authorizer = AuthorizerRef(api.partner_authorizer_id, apigw.AuthorizationType.CUSTOM)
             method = resources[route.path].add_method(
                 route.method.upper(),
                 # Only this route's function, and its permission only for this method and path.
                 apigw.LambdaIntegration(self.functions[route.name].function, allow_test_invoke=False),
-                authorization_type=apigw.AuthorizationType.COGNITO if protected else apigw.AuthorizationType.NONE,
-                authorizer=authorizer if protected else None,
+                authorization_type=authorizer.authorization_type if authorizer else apigw.AuthorizationType.NONE,
+                authorizer=authorizer,
+                # Partner calls are metered by the app's usage plan; the key comes from the authorizer.
+                api_key_required=route.is_partner,
                 operation_name=route.name,
             )
-            if not protected:
+            if route.is_partner:
+                NagSuppressions.add_resource_suppressions(
+                    method,
+                    [
+                        NagPackSuppression(
+                            id="AwsSolutions-COG4",
+                            reason=f"{route.name} is a partner route: partner apps are not Cognito users; every "
+                            "request is checked by the partner REQUEST authorizer (HMAC-SHA256 signature, "
+                            "timestamp window, single-use nonce, scope) and metered by the app's usage plan.",
+                        )
+                    ],
+                )
+            elif not protected:
                 NagSuppressions.add_resource_suppressions(
                     method,
                     [

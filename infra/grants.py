@@ -18,6 +18,11 @@ Least privilege, one rule per kind of resource (DESIGN.md §2: a read handler ca
 * ``bus``      WRITE: ``events:PutEvents`` on the shared bus; READ: only its name.
 * ``userpool`` exactly the manifest's ``cognito-idp:`` actions on the pool; none listed: no IAM at all, the
                function only needs the ids for Cognito's public (unsigned) APIs.
+* ``key``      exactly the manifest's ``kms:`` actions (``kms:Encrypt``, ``kms:Decrypt``) on that one key; a use
+               must list them.
+* ``api``      WRITE: create API keys and usage plans and attach one to the other, and update (disable) API keys,
+               on this region's API Gateway management paths only (``/apikeys``, ``/usageplans``): what creating
+               and revoking a partner app takes. The environment names the REST API and its stage.
 
 The environment variable names come from ``functions.shared.wiring.env_names`` (the handlers read them through the
 same function); the one exception is ``PUBLIC_BASE_URL_ENV``, which the wiring does not name yet.
@@ -34,6 +39,7 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -97,6 +103,8 @@ class SharedResources:
     user_pool: cognito.IUserPool
     user_pool_client: cognito.IUserPoolClient
     secrets: Mapping[str, secretsmanager.ISecret]
+    rest_api_id: str = ""
+    stage_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,7 @@ class Resources:
     shared: SharedResources
     tables: Mapping[str, TableBinding] = field(default_factory=dict)
     buckets: Mapping[str, s3.IBucket] = field(default_factory=dict)
+    keys: Mapping[str, kms.IKey] = field(default_factory=dict)
     # Bucket name -> "https://<distribution domain>" for the buckets served to the public through CloudFront.
     public_urls: Mapping[str, str] = field(default_factory=dict)
 
@@ -121,6 +130,12 @@ class Resources:
             return (self.shared.bus.event_bus_name,)
         if kind == "userpool":
             return (self.shared.user_pool.user_pool_id, self.shared.user_pool_client.user_pool_client_id)
+        if kind == "key":
+            return (self._key(name).key_arn,)
+        if kind == "api":
+            if not self.shared.rest_api_id:
+                raise ValueError("the api resource needs the REST API (the platform has no routes)")
+            return (self.shared.rest_api_id, self.shared.stage_name)
         raise ValueError(f"no infrastructure for resource {use.resource!r}")
 
     def environment(self, uses: Iterable[Use]) -> dict[str, str]:
@@ -136,8 +151,10 @@ class Resources:
 
     def grant(self, function: lambda_.Function, use: Use) -> None:
         kind, name, write = use.kind, use.name, use.access is Access.WRITE
-        if use.actions and kind not in ("userpool", "table"):
-            raise ValueError(f"named actions are only supported on the user pool and tables, not {use.resource!r}")
+        if use.actions and kind not in ("userpool", "table", "key"):
+            raise ValueError(
+                f"named actions are only supported on the user pool, tables and keys, not {use.resource!r}"
+            )
         principal = function.grant_principal
         if kind == "table":
             binding = self._table(name)
@@ -177,8 +194,49 @@ class Resources:
         elif kind == "userpool":
             if use.actions:
                 self.shared.user_pool.grant(function, *use.actions)
+        elif kind == "key":
+            if not use.actions or any(not a.startswith("kms:") or "*" in a for a in use.actions):
+                raise ValueError(f"{use.resource}: list the kms: actions the function needs")
+            self._key(name).grant(function, *use.actions)
+        elif kind == "api":
+            self._grant_usage_plans(function)
         else:
             raise ValueError(f"no infrastructure for resource {use.resource!r}")
+
+    def _grant_usage_plans(self, function: lambda_.Function) -> None:
+        stack = Stack.of(function)
+        base = f"arn:{stack.partition}:apigateway:{stack.region}::"
+        principal = function.grant_principal
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["apigateway:POST"],
+                resources=[f"{base}/apikeys", f"{base}/usageplans", f"{base}/usageplans/*/keys"],
+            )
+        )
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["apigateway:PATCH"], resources=[f"{base}/apikeys/*"])
+        )
+        NagSuppressions.add_resource_suppressions(
+            function.role or function,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="Partner apps are created at run time, each with its own API key and usage plan, whose "
+                    "ids API Gateway chooses; the policy is limited to the API key and usage plan paths.",
+                    applies_to=[
+                        "Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/usageplans/*/keys",
+                        "Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*",
+                    ],
+                )
+            ],
+            apply_to_children=True,
+        )
+
+    def _key(self, name: str) -> kms.IKey:
+        try:
+            return self.keys[name]
+        except KeyError:
+            raise ValueError(f"key {name!r} is not declared by this context") from None
 
     def _table(self, name: str) -> TableBinding:
         try:

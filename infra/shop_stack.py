@@ -117,17 +117,26 @@ class ShopStack(Stack):
                     )
                 ],
             )
-        shared = SharedResources(
-            bus=self.bus, user_pool=self.user_pool, user_pool_client=self.user_pool_client, secrets=self.secrets
-        )
-
         self.api = (
             ShopApi(self, "Api", stage=stage, routes=platform.routes, user_pool=self.user_pool)
             if platform.routes
             else None
         )
-        self.contexts: dict[str, ContextStack] = {
-            context.name: ContextStack(
+        shared = SharedResources(
+            bus=self.bus,
+            user_pool=self.user_pool,
+            user_pool_client=self.user_pool_client,
+            secrets=self.secrets,
+            rest_api_id=self.api.rest_api.rest_api_id if self.api else "",
+            stage_name=stage.name,
+        )
+        # The context with the partner authorizer first: the partner routes of the others refer to it.
+        ordered = sorted(platform.contexts, key=lambda c: not c.authorizers)
+        self.contexts: dict[str, ContextStack] = {}
+        for context in ordered:
+            if not has_infrastructure(context):
+                continue
+            self.contexts[context.name] = ContextStack(
                 self,
                 pascal(context.name),
                 context=context,
@@ -135,9 +144,10 @@ class ShopStack(Stack):
                 shared=shared,
                 api=self.api.handles if self.api else None,
             )
-            for context in platform.contexts
-            if has_infrastructure(context)
-        }
+            authorizer = platform.partner_authorizer
+            if self.api and authorizer is not None and authorizer in context.authorizers:
+                function = self.contexts[context.name].functions[authorizer.name].function
+                self.api.add_partner_authorizer(function, authorizer.identity_headers)
         if self.api:
             api_stage = self.api.deploy(c for c in self.contexts.values() if c.methods)
             CfnOutput(self, "ApiUrl", value=api_stage.url_for_path("/"), description="Base URL of the REST API")

@@ -49,8 +49,10 @@ def test_methods_are_lambda_proxy_integrations(dev: Synth) -> None:
 
 def test_protected_routes_use_the_cognito_authorizer_and_public_routes_none(stage: Synth) -> None:
     authorizers = resources(stage.parent, "AWS::ApiGateway::Authorizer")
-    assert len(authorizers) == 1
-    ((authorizer_id, authorizer),) = authorizers.items()
+    by_type = {props(a)["Type"]: (i, a) for i, a in authorizers.items()}
+    assert sorted(by_type) == ["COGNITO_USER_POOLS", "REQUEST"]
+    authorizer_id, authorizer = by_type["COGNITO_USER_POOLS"]
+    partner_id, _ = by_type["REQUEST"]
     assert props(authorizer)["Type"] == "COGNITO_USER_POOLS"
     assert props(authorizer)["IdentitySource"] == "method.request.header.Authorization"
     (pool_id,) = resources(stage.parent, "AWS::Cognito::UserPool")
@@ -63,6 +65,8 @@ def test_protected_routes_use_the_cognito_authorizer_and_public_routes_none(stag
         method = keyed[route.key]
         if route.auth is PUBLIC:
             assert (method.authorization_type, method.authorizer_id) == ("NONE", None), route.name
+        elif route.is_partner:
+            assert (method.authorization_type, method.authorizer_id) == ("CUSTOM", partner_id), route.name
         else:
             assert (method.authorization_type, method.authorizer_id) == ("COGNITO_USER_POOLS", authorizer_id), (
                 route.name
