@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy functions infra local bench
+	$(BIN)/mypy functions infra local bench clients
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q

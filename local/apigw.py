@@ -151,3 +151,65 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+
+
+def method_arn(route: Route, path: str, stage: str = "local", api_id: str = "local") -> str:
+    return f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{api_id}/{stage}/{route.method.upper()}{path}"
+
+
+def build_authorizer_event(proxy_event: dict[str, Any], route: Route, stage: str = "local") -> dict[str, Any]:
+    """The event API Gateway sends a Lambda REQUEST authorizer: the proxy event's request parts, without the body
+    (an authorizer never sees it), plus ``type`` and ``methodArn``."""
+    return {
+        "type": "REQUEST",
+        "methodArn": method_arn(route, proxy_event["path"], stage),
+        "resource": proxy_event["resource"],
+        "path": proxy_event["path"],
+        "httpMethod": proxy_event["httpMethod"],
+        "headers": proxy_event.get("headers"),
+        "multiValueHeaders": proxy_event.get("multiValueHeaders"),
+        "queryStringParameters": proxy_event.get("queryStringParameters"),
+        "multiValueQueryStringParameters": proxy_event.get("multiValueQueryStringParameters"),
+        "pathParameters": proxy_event.get("pathParameters"),
+        "stageVariables": proxy_event.get("stageVariables"),
+        "requestContext": {k: v for k, v in proxy_event["requestContext"].items() if k != "authorizer"},
+    }
+
+
+def _arn_matches(pattern: str, arn: str) -> bool:
+    regex = "^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$"
+    regex = regex.replace(re.escape("?"), ".")
+    return re.match(regex, arn) is not None
+
+
+def policy_allows(response: Any, arn: str) -> bool:
+    """Evaluate an authorizer's policy for ``arn`` as IAM does: an explicit Deny wins, else an Allow is needed."""
+    if not isinstance(response, dict):
+        return False
+    statements = (response.get("policyDocument") or {}).get("Statement") or []
+    allowed = False
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action") or []
+        actions = [actions] if isinstance(actions, str) else actions
+        if not any(a in ("execute-api:Invoke", "execute-api:*", "*") for a in actions):
+            continue
+        resources = statement.get("Resource") or []
+        resources = [resources] if isinstance(resources, str) else resources
+        if not any(_arn_matches(str(r), arn) for r in resources):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        if statement.get("Effect") == "Allow":
+            allowed = True
+    return allowed
+
+
+def authorizer_context(response: dict[str, Any]) -> dict[str, str]:
+    """What the function behind sees in ``requestContext.authorizer``: the principal and the context, every value a
+    string (API Gateway flattens numbers and booleans)."""
+    context = {str(k): str(v) for k, v in (response.get("context") or {}).items()}
+    return {"principalId": str(response.get("principalId", "")), **context}

@@ -32,10 +32,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from functions.shared.wiring import Route
-from local.apigw import build_event, compile_routes, match
+from functions.shared.wiring import Authorizer, Function, Route
+from local.apigw import (
+    authorizer_context,
+    build_authorizer_event,
+    build_event,
+    compile_routes,
+    match,
+    method_arn,
+    policy_allows,
+)
 from local.auth import CognitoVerifier, InvalidToken
 from local.openapi import DOCS_ASSETS, DOCS_PAGE
+from local.throttle import UsagePlans
 from local.workers import Invocation
 
 log = logging.getLogger("local.gateway")
@@ -53,12 +62,17 @@ CORS_ALLOW_HEADERS = (
     "X-Amz-Date",
     "X-Amz-Security-Token",
     "X-Api-Key",
+    "X-App-Key",
     "X-Cart-Token",
+    "X-Content-SHA256",
+    "X-Nonce",
+    "X-Signature",
+    "X-Timestamp",
 )
 CORS_EXPOSE_HEADERS = ("Retry-After",)
 CORS_MAX_AGE_S = 600
 
-InvokeRoute = Callable[[Route, dict[str, Any]], Invocation]
+InvokeRoute = Callable[[Function, dict[str, Any]], Invocation]
 OpenApiProvider = Callable[[], dict[str, Any]]
 
 
@@ -150,6 +164,8 @@ class Gateway:
         self._invoke: InvokeRoute | None = None
         self._verifier: CognitoVerifier | None = None
         self._openapi: OpenApiProvider | None = None
+        self._authorizer: Authorizer | None = None
+        self._usage: UsagePlans | None = None
         self.ready = False
 
     @property
@@ -167,9 +183,19 @@ class Gateway:
         )
         self._thread.start()
 
-    def attach(self, invoke: InvokeRoute, verifier: CognitoVerifier, openapi: OpenApiProvider) -> None:
+    def attach(
+        self,
+        invoke: InvokeRoute,
+        verifier: CognitoVerifier,
+        openapi: OpenApiProvider,
+        authorizer: Authorizer | None = None,
+        usage_plans: UsagePlans | None = None,
+    ) -> None:
+        """``authorizer`` checks the partner routes' signed requests, ``usage_plans`` meters them per app."""
         self._verifier = verifier
         self._openapi = openapi
+        self._authorizer = authorizer
+        self._usage = usage_plans
         self._invoke = invoke
 
     def stop(self) -> None:
@@ -254,12 +280,23 @@ class Gateway:
             # MISSING_AUTHENTICATION_TOKEN response, which the CDK app maps to 404 NOT_FOUND (infra/api.py).
             return Reply(404, error_json("NOT_FOUND", f"no route for {method} {path}"), cors)
         claims = None
+        if route.is_partner:
+            event = self._event(request, route, path, params, raw_query, body, None, request_id)
+            refused = self._authorize_partner(route, event, cors)
+            if isinstance(refused, Reply):
+                return refused
+            event["requestContext"]["authorizer"] = refused
+            return self._call(route, event, cors)
         if route.auth is not None:
             try:
                 claims = self._verifier.verify(request.headers.get("Authorization"))
             except InvalidToken as exc:
                 return Reply(401, error_json("UNAUTHORIZED", str(exc)), (("WWW-Authenticate", "Bearer"), *cors))
         event = self._event(request, route, path, params, raw_query, body, claims, request_id)
+        return self._call(route, event, cors)
+
+    def _call(self, route: Route, event: dict[str, Any], cors: tuple[tuple[str, str], ...]) -> Reply:
+        assert self._invoke is not None
         invocation = self._invoke(route, event)
         reply = proxy_reply(invocation.payload) if invocation.ok else None
         if reply is None:
@@ -270,6 +307,38 @@ class Gateway:
             message = "the function failed; the platform log has the details"
             return Reply(502, error_json("BAD_GATEWAY", message), cors)
         return Reply(reply.status, reply.body, reply.headers, content_type=None)
+
+    def _authorize_partner(
+        self, route: Route, event: dict[str, Any], cors: tuple[tuple[str, str], ...]
+    ) -> Reply | dict[str, str]:
+        """What API Gateway does for a method with a Lambda REQUEST authorizer and a required API key: 401 without
+        calling the authorizer if an identity header is missing; the authorizer's verdict (failure ``Unauthorized``
+        → 401, a policy not allowing this method → 403); then the app's usage plan (429 with Retry-After)."""
+        assert self._invoke is not None
+        if self._authorizer is None:
+            return Reply(500, error_json("INTERNAL_ERROR", "internal error"), cors)
+        unauthorized = Reply(401, error_json("UNAUTHORIZED", "authentication required"), cors)
+        headers = {k.lower() for k in (event.get("headers") or {})}
+        if any(h.lower() not in headers for h in self._authorizer.identity_headers):
+            return unauthorized
+        invocation = self._invoke(self._authorizer, build_authorizer_event(event, route))
+        if not invocation.ok:
+            if invocation.error and invocation.error.get("errorMessage") == "Unauthorized":
+                return unauthorized
+            log.error("the partner authorizer failed:\n%s", invocation.error_text())
+            return Reply(500, error_json("INTERNAL_ERROR", "internal error"), cors)
+        answer = invocation.payload
+        if not isinstance(answer, dict) or not policy_allows(answer, method_arn(route, event["path"])):
+            return Reply(403, error_json("FORBIDDEN", "not allowed"), cors)
+        usage_key = answer.get("usageIdentifierKey")
+        if self._usage is not None:
+            if not usage_key:
+                return Reply(403, error_json("FORBIDDEN", "not allowed"), cors)
+            verdict = self._usage.take(str(usage_key))
+            if not verdict.allowed:
+                extra = (("Retry-After", str(verdict.retry_after_s)),) if verdict.retry_after_s else ()
+                return Reply(verdict.status, error_json(verdict.code, verdict.message), (*extra, *cors))
+        return authorizer_context(answer)
 
     def _event(
         self,

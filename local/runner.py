@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from functions.shared.wiring import Consumer, Function, Platform, Route, env_names
+from functions.shared.wiring import Consumer, Function, Platform, env_names
 from local.auth import CognitoVerifier
 from local.carrier_sandbox import CarrierSandbox
 from local.gateway import Gateway
@@ -31,6 +31,7 @@ from local.openapi import merge
 from local.payment_sandbox import PaymentSandbox
 from local.pump import EventPump
 from local.resources import Created, create_all
+from local.throttle import UsagePlans
 from local.workers import Invocation, WorkerPool
 
 log = logging.getLogger("local")
@@ -264,7 +265,12 @@ class LocalPlatform:
         self.pump.start()
         self.log_delivery = LogDelivery(self.platform, self.invoke)
         self.log_delivery.start()
-        self.gateway.attach(self.invoke_route, verifier, self.openapi)
+        usage_plans = UsagePlans(
+            self.session.client("apigateway"), self.created.env["REST_API_ID"], self.created.env["API_STAGE_NAME"]
+        )
+        self.gateway.attach(
+            self.invoke, verifier, self.openapi, authorizer=self.platform.partner_authorizer, usage_plans=usage_plans
+        )
 
     def _store_payment_config(self, sandbox: PaymentSandbox) -> None:
         """The sandbox's keys and URLs become the payments secret's value, as the operator sets it in AWS."""
@@ -390,9 +396,6 @@ class LocalPlatform:
         if self.log_delivery is not None:
             self.log_delivery.offer(function, invocation.logs)  # only queued: the caller does not wait on it
         return invocation
-
-    def invoke_route(self, route: Route, event: dict[str, Any]) -> Invocation:
-        return self.invoke(route, event)
 
     def openapi(self) -> dict[str, Any]:
         """The merged document; cached once every handler module has contributed its part."""
