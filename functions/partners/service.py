@@ -7,7 +7,7 @@ tests build :class:`Partners` with their own adapters. ``now()`` is module level
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, cached_property
 from typing import Protocol
 
 from functions.partners.model import (
@@ -168,12 +168,41 @@ class Partners:
         return app
 
 
+class _LazySecrets:
+    """The KMS adapter, built on first use: each function's environment names only what it is granted
+    (ListPartners and RevokePartner have no key, so they must not need its id just to start)."""
+
+    @cached_property
+    def _kms(self) -> KmsSecrets:
+        return KmsSecrets(aws.client("kms"), resource_name("key:partners"))
+
+    def encrypt(self, app_key: str, secret: str) -> str:
+        return self._kms.encrypt(app_key, secret)
+
+    def decrypt(self, app_key: str, ciphertext: str) -> str:
+        return self._kms.decrypt(app_key, ciphertext)
+
+
+class _LazyPlans:
+    """The API Gateway adapter, built on first use: only CreatePartner and RevokePartner are granted the API (and
+    given REST_API_ID / API_STAGE_NAME); the authorizer, the list and rotation never touch it."""
+
+    @cached_property
+    def _apigw(self) -> UsagePlans:
+        return UsagePlans(aws.client("apigateway"), env("REST_API_ID"), env("API_STAGE_NAME"))
+
+    def create(self, app: App, usage_key: str) -> tuple[str, str]:
+        return self._apigw.create(app, usage_key)
+
+    def disable(self, api_key_id: str) -> None:
+        self._apigw.disable(api_key_id)
+
+
 @cache
 def service() -> Partners:
-    apigw_env = env("REST_API_ID"), env("API_STAGE_NAME")
     return Partners(
         apps=Apps(aws.client("dynamodb"), table_name("partners")),
-        secrets=KmsSecrets(aws.client("kms"), resource_name("key:partners")),
-        plans=UsagePlans(aws.client("apigateway"), *apigw_env),
+        secrets=_LazySecrets(),
+        plans=_LazyPlans(),
         grace=timedelta(hours=env_int("PARTNER_SECRET_GRACE_HOURS", DEFAULT_GRACE_HOURS)),
     )
