@@ -21,6 +21,7 @@ from functions.shared.wiring import Route
 
 TITLE = "Serverless Shop API"
 SECURITY_SCHEME = "CognitoIdToken"
+PARTNER_SCHEME = "PartnerSignature"
 ERROR_SCHEMA = "Error"
 _REF_PREFIX = "#/components/schemas/"
 
@@ -138,7 +139,14 @@ def merge(routes: Sequence[Route], fragments: Iterable[dict[str, Any]], version:
         parts = route.module.split(".")
         if len(parts) > 2 and parts[0] == "functions":
             operation["tags"] = [parts[1]]
-        if route.auth is not None:
+        if route.is_partner:
+            operation["security"] = [{PARTNER_SCHEME: []}]
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", _error_response("Not a valid signed request (docs/partners.md)"))
+            responses.setdefault("403", _error_response(f"The app lacks the scope {route.scope}"))
+            responses.setdefault("429", _error_response("Over the app's rate limit or daily quota; see Retry-After"))
+            operation["x-scope"] = route.scope
+        elif route.auth is not None:
             operation["security"] = [{SECURITY_SCHEME: []}]
             responses = operation.setdefault("responses", {})
             responses.setdefault("401", _error_response("Not signed in, or the token is invalid or expired"))
@@ -164,7 +172,15 @@ def merge(routes: Sequence[Route], fragments: Iterable[dict[str, Any]], version:
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
                     "description": "The id_token returned by POST /auth/login",
-                }
+                },
+                PARTNER_SCHEME: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-App-Key",
+                    "description": "With X-Timestamp, X-Nonce, X-Content-SHA256 and X-Signature (HMAC-SHA256 of "
+                    "METHOD, PATH, CANONICAL_QUERY, TIMESTAMP, NONCE and the body's SHA-256; DESIGN.md §5). The "
+                    "client in clients/shop_partner.py signs for you.",
+                },
             },
         },
     }
