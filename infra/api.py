@@ -284,6 +284,7 @@ class ShopApi(Construct):
             stage_name=config.name,
             throttling_rate_limit=config.api_rate_limit,
             throttling_burst_limit=config.api_burst_limit,
+            method_options=self._route_throttles(),
             tracing_enabled=True,
             metrics_enabled=True,
             logging_level=apigw.MethodLoggingLevel.ERROR,
@@ -303,6 +304,21 @@ class ShopApi(Construct):
         )
         self.rest_api.deployment_stage = self.stage
         return self.stage
+
+    def _route_throttles(self) -> dict[str, apigw.MethodDeploymentOptions]:
+        by_name = {r.name: r for r in self._routes}
+        unknown = sorted(set(self._stage_config.route_throttles) - set(by_name))
+        if unknown:
+            raise ValueError(f"route throttles for routes that do not exist: {unknown}")
+        options = {}
+        for name, throttle in sorted(self._stage_config.route_throttles.items()):
+            if throttle.rate > self._stage_config.api_rate_limit:
+                raise ValueError(f"{name}'s throttle is above the stage's")
+            route = by_name[name]
+            options[f"{route.path}/{route.method.upper()}"] = apigw.MethodDeploymentOptions(
+                throttling_rate_limit=throttle.rate, throttling_burst_limit=throttle.burst
+            )
+        return options
 
     def _fingerprint(self) -> dict[str, Any]:
         routes = sorted((r.method.upper(), r.path, r.name, is_protected(r), r.is_partner) for r in self._routes)

@@ -7,11 +7,64 @@ what is tested in dev is what runs in prod.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 DEFAULT_STAGE = "dev"
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class PromotionWindow:
+    """A planned promotion (a flash sale, Double 12): every hot function's provisioned concurrency is raised to
+    ``provisioned`` ``lead`` before it starts and lowered back when it ends (scheduled scaling)."""
+
+    name: str  # letters and digits: it names the scheduled actions
+    starts_at: datetime  # timezone-aware
+    ends_at: datetime
+    provisioned: int
+    lead: timedelta = timedelta(minutes=15)
+
+    def __post_init__(self) -> None:
+        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError(f"promotion {self.name}: give times with a timezone")
+        if not self.name.isalnum():
+            raise ValueError(f"promotion {self.name!r}: the name must be letters and digits")
+        if self.ends_at <= self.starts_at:
+            raise ValueError(f"promotion {self.name}: it must end after it starts")
+
+    @property
+    def scale_up_at(self) -> datetime:
+        return (self.starts_at - self.lead).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class HotPathScaling:
+    """Provisioned concurrency for the functions the manifest marks ``hot`` (product page, listing, search, cart,
+    checkout, payment callbacks, the partner authorizer), on each one's ``live`` alias, which the API calls: a floor
+    that is always warm, target tracking on provisioned-concurrency utilisation up to ``maximum``, and the planned
+    promotions. The numbers come from docs/capacity.md."""
+
+    provisioned: int
+    maximum: int
+    target_utilization: float = 0.7
+    promotions: tuple[PromotionWindow, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.provisioned <= self.maximum:
+            raise ValueError("hot path scaling needs 1 <= provisioned <= maximum")
+        if not 0.1 <= self.target_utilization <= 0.9:
+            raise ValueError("target utilisation is a fraction between 0.1 and 0.9")
+
+
+@dataclass(frozen=True)
+class RouteThrottle:
+    """A per-route API Gateway throttle below the stage's (requests per second, burst), sized in docs/capacity.md."""
+
+    rate: float
+    burst: int
 
 
 @dataclass(frozen=True)
@@ -29,6 +82,10 @@ class StageConfig:
     bus_archive_retention_days: int
     # Shop settings read by the functions (each context's manifest declares which it reads; defaults are in code).
     shop_settings: dict[str, str] = field(default_factory=dict)
+    # None: no provisioned concurrency (dev: cold starts are fine, idle capacity is not).
+    hot_path: HotPathScaling | None = None
+    # Route name -> its own throttle (e.g. the checkout, whose DynamoDB hot keys cap what it can take).
+    route_throttles: dict[str, RouteThrottle] = field(default_factory=dict)
 
     @property
     def is_disposable(self) -> bool:
@@ -59,8 +116,9 @@ STAGES: dict[str, StageConfig] = {
     ),
     "prod": StageConfig(
         name="prod",
-        api_rate_limit=500,
-        api_burst_limit=1000,
+        # docs/capacity.md: under the account's 10,000 RPS / 5,000 burst, with room for a second stage.
+        api_rate_limit=3000,
+        api_burst_limit=5000,
         log_retention=logs.RetentionDays.THREE_MONTHS,
         log_level="INFO",
         point_in_time_recovery=True,
@@ -75,6 +133,28 @@ STAGES: dict[str, StageConfig] = {
             "RETURN_WINDOW_DAYS": "7",
             "AUDIT_RETENTION_DAYS": "365",
             "PARTNER_SECRET_GRACE_HOURS": "24",
+        },
+        hot_path=HotPathScaling(
+            provisioned=2,
+            maximum=100,
+            target_utilization=0.7,
+            promotions=(
+                PromotionWindow(
+                    name="Double12",
+                    starts_at=datetime(2026, 12, 12, 0, 0, tzinfo=SHANGHAI),
+                    ends_at=datetime(2026, 12, 12, 2, 0, tzinfo=SHANGHAI),
+                    provisioned=50,
+                ),
+            ),
+        ),
+        route_throttles={
+            # Cognito's own quotas (UserAuthentication 120 RPS, UserCreation 50 RPS per account by default).
+            "LogIn": RouteThrottle(rate=100, burst=200),
+            "RefreshTokens": RouteThrottle(rate=100, burst=200),
+            "SignUp": RouteThrottle(rate=40, burst=80),
+            # One order is a transaction over its SKUs' stock items: about 500 a second on one unsharded SKU.
+            "Checkout": RouteThrottle(rate=500, burst=1000),
+            "CreatePayment": RouteThrottle(rate=500, burst=1000),
         },
     ),
 }

@@ -325,7 +325,7 @@ class ContextStack(NestedStack):
             method = resources[route.path].add_method(
                 route.method.upper(),
                 # Only this route's function, and its permission only for this method and path.
-                apigw.LambdaIntegration(self.functions[route.name].function, allow_test_invoke=False),
+                apigw.LambdaIntegration(self.functions[route.name].target, allow_test_invoke=False),
                 authorization_type=authorizer.authorization_type if authorizer else apigw.AuthorizationType.NONE,
                 authorizer=authorizer,
                 # Partner calls are metered by the app's usage plan; the key comes from the authorizer.

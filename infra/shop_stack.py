@@ -146,7 +146,7 @@ class ShopStack(Stack):
             )
             authorizer = platform.partner_authorizer
             if self.api and authorizer is not None and authorizer in context.authorizers:
-                function = self.contexts[context.name].functions[authorizer.name].function
+                function = self.contexts[context.name].functions[authorizer.name].target
                 self.api.add_partner_authorizer(function, authorizer.identity_headers)
         if self.api:
             api_stage = self.api.deploy(c for c in self.contexts.values() if c.methods)

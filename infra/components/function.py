@@ -8,8 +8,10 @@ every other permission is granted from the manifest's ``uses`` (``infra/grants.p
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from aws_cdk import Annotations, Duration
+from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -18,7 +20,7 @@ from constructs import Construct
 
 from functions.shared.wiring import Function
 from infra.components.code import ARCHITECTURE, FUNCTIONS_DIR, RUNTIME
-from infra.config import StageConfig
+from infra.config import HotPathScaling, StageConfig
 
 METRICS_NAMESPACE = "Shop"
 
@@ -97,6 +99,13 @@ class ShopFunction(Construct):
             environment={**environment, **powertools_environment(service, stage)},
             description=(description or spec.name)[:256],
         )
+        # What the API, the authorizer or an event source invokes: the function, or its `live` alias when the stage
+        # keeps hot functions warm (provisioned concurrency lives on an alias or version, never on $LATEST).
+        self.target: lambda_.IFunction = self.function
+        self.alias: lambda_.Alias | None = None
+        if spec.hot and stage.hot_path is not None:
+            self.alias = self._provision(stage.hot_path)
+            self.target = self.alias
         if not handler_source_exists(spec.handler):
             Annotations.of(self).add_warning_v2(
                 "shop:missing-handler",
@@ -124,6 +133,35 @@ class ShopFunction(Construct):
             ],
             apply_to_children=True,
         )
+
+    def _provision(self, scaling: HotPathScaling) -> lambda_.Alias:
+        alias = lambda_.Alias(
+            self,
+            "Live",
+            alias_name="live",
+            version=self.function.current_version,
+            provisioned_concurrent_executions=scaling.provisioned,
+        )
+        capacity = alias.add_auto_scaling(min_capacity=scaling.provisioned, max_capacity=scaling.maximum)
+        capacity.scale_on_utilization(utilization_target=scaling.target_utilization)
+        now = datetime.now(UTC)
+        for promotion in scaling.promotions:
+            if promotion.ends_at <= now:
+                continue  # over: a schedule in the past would never fire, and clutters the template
+            peak = max(promotion.provisioned, scaling.provisioned)
+            capacity.scale_on_schedule(
+                f"{promotion.name}Up",
+                schedule=appscaling.Schedule.at(promotion.scale_up_at),
+                min_capacity=peak,
+                max_capacity=max(peak, scaling.maximum),
+            )
+            capacity.scale_on_schedule(
+                f"{promotion.name}Down",
+                schedule=appscaling.Schedule.at(promotion.ends_at.astimezone(UTC)),
+                min_capacity=scaling.provisioned,
+                max_capacity=scaling.maximum,
+            )
+        return alias
 
     @property
     def name(self) -> str:

@@ -129,6 +129,17 @@ class ApiMethod:
     authorizer_id: str | None  # logical id of the parent's authorizer, through the nested parameter
 
 
+def alias_functions(template: Json, value: Any) -> list[str]:
+    """The functions behind the ``live`` aliases referenced in ``value`` (a hot route's integration calls its alias)."""
+    found = []
+    for node in walk(value):
+        if isinstance(node, dict) and "Ref" in node:
+            target = template["Resources"].get(node["Ref"], {})
+            if target.get("Type") == "AWS::Lambda::Alias":
+                found.extend(as_list(props(target)["FunctionName"]["Ref"]))
+    return found
+
+
 def api_methods(synth: Synth) -> list[ApiMethod]:
     paths = api_resource_paths(synth.parent)
     found: list[ApiMethod] = []
@@ -138,7 +149,9 @@ def api_methods(synth: Synth) -> list[ApiMethod]:
             p = props(method)
             resource_param = p["ResourceId"]["Ref"]
             path = paths[params[resource_param]["Ref"]]
-            targets = get_att_targets(p["Integration"]["Uri"], "Arn")
+            targets = get_att_targets(p["Integration"]["Uri"], "Arn") or alias_functions(
+                template, p["Integration"]["Uri"]
+            )
             assert len(targets) == 1, f"{logical_id}: integration must point at one function"
             authorizer = p.get("AuthorizerId")
             found.append(

@@ -155,8 +155,8 @@ def test_stage_is_throttled_traced_and_logged(stage: Synth) -> None:
     assert p["StageName"] == config.name
     assert p["TracingEnabled"] is True
     assert "DestinationArn" in p["AccessLogSetting"]
-    (settings,) = p["MethodSettings"]
-    assert (settings["ResourcePath"], settings["HttpMethod"]) == ("/*", "*")
+    settings = next(s for s in p["MethodSettings"] if (s["ResourcePath"], s["HttpMethod"]) == ("/*", "*"))
+    assert len(p["MethodSettings"]) == 1 + len(config.route_throttles)
     assert settings["ThrottlingRateLimit"] == config.api_rate_limit
     assert settings["ThrottlingBurstLimit"] == config.api_burst_limit
     assert settings["MetricsEnabled"] is True
