@@ -43,6 +43,7 @@ from functions.shared.wiring import (
 from infra.api import CORS_ALLOW_ORIGINS, ApiHandles, AuthorizerRef, import_api, is_protected
 from infra.components.code import function_code, powertools_layer
 from infra.components.function import ShopFunction
+from infra.components.monitoring import queue_alarms, table_alarm
 from infra.config import StageConfig
 from infra.grants import Resources, SharedResources, TableBinding, logical_id
 
@@ -103,6 +104,10 @@ class ContextStack(NestedStack):
         self.context = context
         self.stage_config = stage
         self.tables: dict[str, dynamodb.Table] = {t.name: self._table(t) for t in context.tables}
+        self.alarm_topic = shared.alarm_topic
+        if self.alarm_topic is not None:
+            for name, table in self.tables.items():
+                table_alarm(self, pascal(name), table, self.alarm_topic)
         self.buckets: dict[str, s3.Bucket] = {b.name: self._bucket(b) for b in context.buckets}
         self.keys: dict[str, kms.Key] = {k.name: self._key(k) for k in context.keys}
         self.distributions: dict[str, cloudfront.Distribution] = {
@@ -387,6 +392,8 @@ class ContextStack(NestedStack):
             ),
             targets=[targets.SqsQueue(queue)],
         )
+        if self.alarm_topic is not None:
+            queue_alarms(scope, spec.name, queue, dead_letters, self.alarm_topic)
         if spec.timer:
             # A timer consumer postpones messages on its own queue (the event source's grant covers the call).
             function.function.add_environment("CONSUMER_QUEUE_URL", queue.queue_url)
@@ -437,6 +444,8 @@ class ContextStack(NestedStack):
             apply_to_children=True,
         )
         failures = secure_queue(self, f"{spec.name}Failures", retention_period=DEAD_LETTER_RETENTION)
+        if self.alarm_topic is not None:
+            queue_alarms(Construct(self, f"{spec.name}Alarms"), spec.name, None, failures, self.alarm_topic)
         NagSuppressions.add_resource_suppressions(
             failures,
             [

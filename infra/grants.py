@@ -43,6 +43,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from cdk_nag import NagPackSuppression, NagSuppressions
 
 from functions.shared.wiring import Access, Use, env_names
@@ -105,6 +106,7 @@ class SharedResources:
     secrets: Mapping[str, secretsmanager.ISecret]
     rest_api_id: str = ""
     stage_name: str = ""
+    alarm_topic: sns.ITopic | None = None
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,16 @@ from typing import Any
 from aws_cdk import CfnOutput, Duration, Stack, Tags
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from functions.accounts.domain import PASSWORD_POLICY, PasswordPolicy
 from functions.shared.wiring import Platform
 from infra.api import ShopApi
+from infra.components.monitoring import PlatformMonitoring
 from infra.config import StageConfig
 from infra.context_stack import ContextStack, has_infrastructure, pascal
 from infra.grants import SharedResources
@@ -122,6 +125,14 @@ class ShopStack(Stack):
             if platform.routes
             else None
         )
+        # Every alarm of the stage notifies this topic; operators subscribe to it (docs/operations.md).
+        self.alarm_topic = sns.Topic(
+            self,
+            "Alarms",
+            display_name=f"shop-{stage.name} alarms",
+            enforce_ssl=True,
+            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+        )
         shared = SharedResources(
             bus=self.bus,
             user_pool=self.user_pool,
@@ -129,6 +140,7 @@ class ShopStack(Stack):
             secrets=self.secrets,
             rest_api_id=self.api.rest_api.rest_api_id if self.api else "",
             stage_name=stage.name,
+            alarm_topic=self.alarm_topic,
         )
         # The context with the partner authorizer first: the partner routes of the others refer to it.
         ordered = sorted(platform.contexts, key=lambda c: not c.authorizers)
@@ -148,6 +160,9 @@ class ShopStack(Stack):
             if self.api and authorizer is not None and authorizer in context.authorizers:
                 function = self.contexts[context.name].functions[authorizer.name].target
                 self.api.add_partner_authorizer(function, authorizer.identity_headers)
+        self.monitoring = PlatformMonitoring(
+            self, "Monitoring", stage=stage.name, api_name=f"shop-{stage.name}", topic=self.alarm_topic
+        )
         if self.api:
             api_stage = self.api.deploy(c for c in self.contexts.values() if c.methods)
             CfnOutput(self, "ApiUrl", value=api_stage.url_for_path("/"), description="Base URL of the REST API")

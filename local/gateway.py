@@ -62,12 +62,7 @@ CORS_ALLOW_HEADERS = (
     "X-Amz-Date",
     "X-Amz-Security-Token",
     "X-Api-Key",
-    "X-App-Key",
     "X-Cart-Token",
-    "X-Content-SHA256",
-    "X-Nonce",
-    "X-Signature",
-    "X-Timestamp",
 )
 CORS_EXPOSE_HEADERS = ("Retry-After",)
 CORS_MAX_AGE_S = 600
