@@ -117,3 +117,50 @@ def update_address(bench: Bench) -> dict[str, Any]:
 def delete_address(bench: Bench) -> dict[str, Any]:
     claims, made = _fresh_book(bench, 2)
     return bench.event("DELETE", f"/me/addresses/{made[0]['address_id']}", claims=claims)
+
+
+# --- staff and roles (admin only) -------------------------------------------------------------------------------
+
+
+def _admin_claims(bench: Bench) -> dict[str, Any]:
+    claims: dict[str, Any] = _seed(bench)["admin_claims"]
+    return claims
+
+
+def _fresh_user(bench: Bench) -> str:
+    """A new shopper's user id (signed up through the handler; never timed), so each measured call changes a user
+    that nothing changed before."""
+    made = bench.api("POST", "/auth/signup", {"email": _email(bench), "password": PASSWORD})
+    return str(made["user_id"])
+
+
+@seeder
+def seed_admin(bench: Bench) -> None:
+    """An administrator signed up, put in ``admin`` in the pool and logged in, so their ID token carries the group
+    as it would in AWS. Runs after ``seed_accounts`` (registration order), whose shopper the searches find."""
+    from functions.shared.aws import client
+    from functions.shared.settings import env
+
+    email = _email(bench)
+    bench.api("POST", "/auth/signup", {"email": email, "password": PASSWORD, "name": "Bench Admin"})
+    client("cognito-idp").admin_add_user_to_group(UserPoolId=env("USER_POOL_ID"), Username=email, GroupName="admin")
+    tokens = bench.api("POST", "/auth/login", {"email": email, "password": PASSWORD})
+    bench.seed["accounts"]["admin_claims"] = token_claims(tokens["id_token"])
+
+
+@scenario("ListUsers", "search this run's users by email prefix (one page of 20, with their groups)", primary=True)
+def list_users(bench: Bench) -> dict[str, Any]:
+    prefix = f"bench-{bench.tag}"  # every email this run made (_email)
+    return bench.event("GET", "/admin/users", claims=_admin_claims(bench), query={"email": prefix, "limit": 20})
+
+
+@scenario("SetUserRoles", "grant a new user two staff roles", primary=True)
+def set_user_roles(bench: Bench) -> dict[str, Any]:
+    user_id = _fresh_user(bench)
+    body = {"roles": ["catalog", "fulfilment"]}
+    return bench.event("PUT", f"/admin/users/{user_id}/roles", body, claims=_admin_claims(bench))
+
+
+@scenario("DisableUser", "disable a user and sign them out everywhere", primary=True)
+def disable_user(bench: Bench) -> dict[str, Any]:
+    return bench.event("POST", f"/admin/users/{_fresh_user(bench)}/disable", claims=_admin_claims(bench))

@@ -1,4 +1,6 @@
-"""The accounts context: shopper sign-up, login, token refresh and the user centre (``GET|PUT /me``).
+"""The accounts context: shopper sign-up, login, token refresh, the user centre (``GET|PUT /me``) and the back
+office's staff and roles (``GET /admin/users``, ``PUT /admin/users/{user_id}/roles``,
+``POST /admin/users/{user_id}/disable``; docs/accounts-staff.md).
 
 **What it stores.** No table of its own: the system of record is the platform's shared Cognito user pool. A
 user's pool username is a generated id (in practice its ``sub``, which is the ``user_id`` everywhere in the API);
@@ -13,6 +15,10 @@ are standard attributes; roles are the user's groups (DESIGN.md §4).
 * login and refresh: ``InitiateAuth`` (``USER_PASSWORD_AUTH`` by email, ``REFRESH_TOKEN_AUTH``).
 * profile: ``AdminGetUser`` and ``AdminUpdateUserAttributes`` keyed by the token's ``cognito:username`` claim (the
   pool username; ``sub`` as fallback, which Cognito accepts for local users). Roles shown are the token's groups.
+* staff search: ``ListUsers`` with ``email ^= "<prefix>"`` (at most 60 a call), then ``AdminListGroupsForUser``
+  per user listed. Set roles: ``AdminGetUser`` (by sub), ``AdminListGroupsForUser``, then
+  ``AdminRemoveUserFromGroup`` / ``AdminAddUserToGroup`` per role changed. Disable: ``AdminGetUser``,
+  ``AdminDisableUser``, ``AdminUserGlobalSignOut``, ``AdminListGroupsForUser``.
 
 **Invariants.**
 
@@ -25,7 +31,9 @@ are standard attributes; roles are the user's groups (DESIGN.md §4).
 * The password policy (``domain.PASSWORD_POLICY``) is the one both user pools are built from (``local/resources.py``
   and ``infra/shop_stack.py``), so a weak password is refused with the whole policy in the message;
   Cognito remains the final judge and its refusal is the same 422.
-* Roles are never changed here: group membership beyond ``customer`` is an administrator's act.
+* Staff roles (groups beyond ``customer``) change only through the admin routes; ``customer`` is never granted or
+  removed there. An admin never removes their own ``admin`` role nor disables themselves (409), so whoever makes a
+  change stays an admin. Role changes reach a user with their next ID token.
 
 **Layout.** ``domain`` (rules and records, no I/O) → ``identity`` (the port) → ``service`` (decisions) →
 ``cognito`` (the adapter) → ``bootstrap`` (the composition root) → ``models`` and ``handlers`` (HTTP).

@@ -3,23 +3,27 @@
 Sign-up, login and refresh go through the public app-client APIs (``SignUp``, ``InitiateAuth``), which need no IAM
 grant; everything addressed to one user goes through the admin APIs, each granted per function in the manifest.
 The app client must have no secret (a browser or app cannot keep one), or these calls would need a SECRET_HASH.
+
+The pool signs users in by email (``UsernameAttributes=["email"]``), so Cognito generates each user's Username, and
+that generated Username is the user's ``sub``. Admin calls accept the ``sub`` (or the email) as ``Username``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from functions.accounts.domain import Tokens, UserRecord, UserStatus
+from functions.accounts.domain import Tokens, UserPage, UserRecord, UserStatus
 from functions.accounts.identity import (
     AttributeRejected,
     ChallengeRequired,
     IdentityError,
     NotAuthenticated,
+    PageTokenRejected,
     PasswordRejected,
     UsernameTaken,
     UserNotFound,
@@ -32,6 +36,7 @@ if TYPE_CHECKING:  # the stubs are a development dependency only
         AttributeTypeTypeDef,
         AuthenticationResultTypeTypeDef,
         InitiateAuthResponseTypeDef,
+        ListUsersRequestTypeDef,
     )
 
 # Cognito's answers to "too many calls": both are the caller's cue to retry later, never a server fault.
@@ -44,6 +49,15 @@ _LOGIN_REFUSED = frozenset(
 
 _AUTH_FAILURES: Mapping[str, type[IdentityError]] = dict.fromkeys(_LOGIN_REFUSED, NotAuthenticated)
 _USER_MISSING: Mapping[str, type[IdentityError]] = {"UserNotFoundException": UserNotFound}
+# A page token Cognito will not take back: InvalidParameterException in Cognito, InvalidToken in moto.
+_TOKEN_REFUSED: Mapping[str, type[IdentityError]] = dict.fromkeys(
+    ("InvalidParameterException", "InvalidToken"), PageTokenRejected
+)
+# ListUsers returns at most 60 users a call.
+LIST_USERS_MAX = 60
+# A filtered ListUsers may return short (even empty) pages with a token; a request stops after this many calls and
+# hands the rest to the next page rather than walk a large pool for a rare prefix.
+LIST_USERS_CALLS_MAX = 4
 
 
 @contextmanager
@@ -74,6 +88,32 @@ def _tokens(result: AuthenticationResultTypeTypeDef) -> Tokens:
 
 def _status(raw: str) -> UserStatus:
     return UserStatus(raw) if raw in UserStatus.__members__ else UserStatus.OTHER
+
+
+def _quoted(value: str) -> str:
+    """A filter value between double quotes, with quotes and backslashes escaped as Cognito's filter syntax says.
+    The service only passes values without either (``domain.check_email_prefix``): this is the second line."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _record(
+    username: str,
+    attributes: list[AttributeTypeTypeDef],
+    status: str,
+    created: datetime,
+    enabled: bool,
+) -> UserRecord:
+    values = {a["Name"]: a.get("Value", "") for a in attributes}
+    return UserRecord(
+        username=username,
+        user_id=values.get("sub", username),
+        email=values.get("email", ""),
+        name=values.get("name") or None,
+        phone=values.get("phone_number") or None,
+        status=_status(status),
+        created_at=created.astimezone(UTC),
+        enabled=enabled,
+    )
 
 
 class CognitoIdentityProvider:
@@ -114,15 +154,12 @@ class CognitoIdentityProvider:
     def get_user(self, username: str) -> UserRecord:
         with _translated(_USER_MISSING):
             response = self._client.admin_get_user(UserPoolId=self._pool, Username=username)
-        attributes = {a["Name"]: a.get("Value", "") for a in response.get("UserAttributes", [])}
-        return UserRecord(
-            username=response["Username"],
-            user_id=attributes.get("sub", response["Username"]),
-            email=attributes.get("email", ""),
-            name=attributes.get("name") or None,
-            phone=attributes.get("phone_number") or None,
-            status=_status(response.get("UserStatus", "")),
-            created_at=response["UserCreateDate"].astimezone(UTC),
+        return _record(
+            response["Username"],
+            response.get("UserAttributes", []),
+            response.get("UserStatus", ""),
+            response["UserCreateDate"],
+            response.get("Enabled", True),
         )
 
     def groups_of(self, username: str) -> frozenset[str]:
@@ -172,3 +209,49 @@ class CognitoIdentityProvider:
             self._client.admin_update_user_attributes(
                 UserPoolId=self._pool, Username=username, UserAttributes=attributes
             )
+
+    # --- back office: staff and roles -------------------------------------------------------------------------
+
+    def list_users(self, email_prefix: str | None, limit: int, page_token: str | None) -> UserPage:
+        """ListUsers with ``email ^= "<prefix>"``, as many calls of at most 60 as fill ``limit`` (bounded by
+        ``LIST_USERS_CALLS_MAX``); the token of the last call is the page's ``next_token``."""
+        users: list[UserRecord] = []
+        token = page_token
+        for _ in range(LIST_USERS_CALLS_MAX):
+            request: ListUsersRequestTypeDef = {
+                "UserPoolId": self._pool,
+                "Limit": min(LIST_USERS_MAX, limit - len(users)),
+            }
+            if email_prefix is not None:
+                request["Filter"] = f"email ^= {_quoted(email_prefix)}"
+            if token is not None:
+                request["PaginationToken"] = token
+            # Only a token can be refused: without one, an InvalidParameterException is our own bug (a 500).
+            with _translated(_TOKEN_REFUSED if token is not None else {}):
+                response = self._client.list_users(**request)
+            users.extend(
+                _record(
+                    u.get("Username", ""),
+                    u.get("Attributes", []),
+                    u.get("UserStatus", ""),
+                    u.get("UserCreateDate", datetime.now(UTC)),
+                    u.get("Enabled", True),
+                )
+                for u in response.get("Users", [])
+            )
+            token = response.get("PaginationToken") or None
+            if token is None or len(users) >= limit:
+                break
+        return UserPage(users=tuple(users), next_token=token)
+
+    def remove_from_group(self, username: str, group: str) -> None:
+        with _translated(_USER_MISSING):
+            self._client.admin_remove_user_from_group(UserPoolId=self._pool, Username=username, GroupName=group)
+
+    def disable(self, username: str) -> None:
+        with _translated(_USER_MISSING):
+            self._client.admin_disable_user(UserPoolId=self._pool, Username=username)
+
+    def revoke_sessions(self, username: str) -> None:
+        with _translated(_USER_MISSING):
+            self._client.admin_user_global_sign_out(UserPoolId=self._pool, Username=username)

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from functions.shared.wiring import ALL_ROLES, STAFF_ROLES
+
 CUSTOMER_GROUP = "customer"
+ADMIN_GROUP = "admin"
 
 # Cognito's Username is at most 128 characters and the email *is* the username in this pool, so a longer address
 # could never sign up; refusing it here keeps it from reaching Cognito as an InvalidParameterException (a 500).
@@ -163,9 +166,18 @@ class Tokens:
 
 
 class UserStatus(StrEnum):
+    """Cognito's UserStatus. Only UNCONFIRMED and CONFIRMED are states a sign-up creates; every other one (created
+    by an administrator, reset, external...) is never something a sign-up may take over."""
+
     UNCONFIRMED = "UNCONFIRMED"  # signed up, not confirmed: what a sign-up interrupted after SignUp leaves behind
     CONFIRMED = "CONFIRMED"
-    OTHER = "OTHER"  # created by an administrator, reset, external...: never something a sign-up may take over
+    FORCE_CHANGE_PASSWORD = "FORCE_CHANGE_PASSWORD"  # noqa: S105 - created by an administrator, temporary password
+    RESET_REQUIRED = "RESET_REQUIRED"
+    EXTERNAL_PROVIDER = "EXTERNAL_PROVIDER"
+    ARCHIVED = "ARCHIVED"
+    COMPROMISED = "COMPROMISED"
+    UNKNOWN = "UNKNOWN"
+    OTHER = "OTHER"  # a status this code does not know yet
 
 
 @dataclass(frozen=True)
@@ -179,6 +191,7 @@ class UserRecord:
     phone: str | None
     status: UserStatus
     created_at: datetime
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -189,3 +202,106 @@ class Profile:
     phone: str | None
     roles: tuple[str, ...]
     created_at: datetime
+
+
+# --- staff and roles (back office) ------------------------------------------------------------------------------
+
+# A user id is the user's ``sub``, a UUID as Cognito writes it (lower-case). Anything else could never name a user,
+# so it is refused before a call is spent on it.
+USER_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_USER_ID_RE = re.compile(USER_ID_PATTERN)
+# An email prefix to search by: only characters an address of this pool can hold (``check_email``), upper case
+# allowed since it is lower-cased. That keeps quotes and backslashes, which would end or escape the value in a
+# Cognito filter, and markup, spaces and control characters out of the filter without any escaping rules.
+EMAIL_PREFIX_PATTERN = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]+$"
+_EMAIL_PREFIX_RE = re.compile(EMAIL_PREFIX_PATTERN)
+# Staff roles an administrator grants and takes away; ``customer`` belongs to every signed-up user and is never
+# granted or removed here.
+GRANTABLE_ROLES = frozenset(STAFF_ROLES)
+KNOWN_ROLES = frozenset(ALL_ROLES)
+
+
+def check_user_id(raw: str) -> str:
+    if not _USER_ID_RE.match(raw):
+        raise ValueError("user_id must be a user id (a lower-case UUID)")
+    return raw
+
+
+def check_email_prefix(raw: str) -> str:
+    prefix = normalise_email(raw)
+    if not prefix:
+        raise ValueError("email must not be empty")
+    if len(prefix) > EMAIL_MAX:
+        raise ValueError(f"email must be at most {EMAIL_MAX} characters")
+    if not _EMAIL_PREFIX_RE.match(prefix):
+        raise ValueError("email may hold only characters an email address can")
+    return prefix
+
+
+def check_roles(raw: list[str] | tuple[str, ...] | frozenset[str]) -> frozenset[str]:
+    """The roles asked for, as a set. Unknown names are refused; ``customer`` may be listed (so a client can send
+    back the ``roles`` it read) but means nothing: it is never granted or removed here."""
+    unknown = sorted(set(raw) - KNOWN_ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles: {', '.join(unknown)} (known: {', '.join(ALL_ROLES)})")
+    return frozenset(raw) & GRANTABLE_ROLES
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    """What to do to a user's groups so that their staff roles are exactly the ones asked for."""
+
+    add: tuple[str, ...]
+    remove: tuple[str, ...]
+    result: frozenset[str]  # the user's groups afterwards
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.add or self.remove)
+
+
+def role_change(current: frozenset[str], wanted_staff_roles: frozenset[str]) -> RoleChange:
+    """Only staff roles move: ``customer`` and any group this platform does not define stay as they are."""
+    wanted = wanted_staff_roles & GRANTABLE_ROLES
+    held = current & GRANTABLE_ROLES
+    add, remove = wanted - held, held - wanted
+    return RoleChange(add=tuple(sorted(add)), remove=tuple(sorted(remove)), result=(current - remove) | add)
+
+
+@dataclass(frozen=True)
+class StaffView:
+    """A user as the back office lists them: the record plus every group they are in."""
+
+    user_id: str
+    email: str
+    name: str | None
+    status: UserStatus
+    enabled: bool
+    roles: tuple[str, ...]  # sorted
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: UserRecord, groups: frozenset[str]) -> StaffView:
+        return cls(
+            user_id=user.user_id,
+            email=user.email,
+            name=user.name,
+            status=user.status,
+            enabled=user.enabled,
+            roles=tuple(sorted(groups)),
+            created_at=user.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """One page of users from the provider, and its own token for the next page (``None``: the last page)."""
+
+    users: tuple[UserRecord, ...]
+    next_token: str | None
+
+
+@dataclass(frozen=True)
+class StaffPage:
+    items: tuple[StaffView, ...]
+    next_cursor: str | None

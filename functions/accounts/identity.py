@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from functions.accounts.domain import Tokens, UserRecord
+from functions.accounts.domain import Tokens, UserPage, UserRecord
 
 
 class IdentityError(Exception):
@@ -45,6 +45,10 @@ class UserNotFound(IdentityError):
     pass
 
 
+class PageTokenRejected(IdentityError):
+    """The provider no longer accepts a page token it issued (it expired, or the pool changed under it)."""
+
+
 class IdentityProvider(Protocol):
     def register(self, email: str, password: str, name: str | None) -> str:
         """Create an unconfirmed user whose username is ``email``; return its user id (``sub``).
@@ -78,4 +82,25 @@ class IdentityProvider(Protocol):
     def update_attributes(self, username: str, name: str | None, phone: str | None) -> None:
         """Set the given attributes; ``None`` leaves an attribute as it is. Raises UserNotFound,
         AttributeRejected."""
+        ...
+
+    # --- back office: staff and roles -------------------------------------------------------------------------
+
+    def list_users(self, email_prefix: str | None, limit: int, page_token: str | None) -> UserPage:
+        """Up to ``limit`` users whose email starts with ``email_prefix`` (all users when ``None``), from
+        ``page_token`` on; the page's ``next_token`` is ``None`` when nothing follows. ``email_prefix`` holds no
+        quote or backslash (``domain.check_email_prefix``). Raises PageTokenRejected."""
+        ...
+
+    def remove_from_group(self, username: str, group: str) -> None:
+        """Idempotent: removing a user from a group they are not in is a no-op. Raises UserNotFound."""
+        ...
+
+    def disable(self, username: str) -> None:
+        """The user can no longer sign in or refresh. Idempotent. Raises UserNotFound."""
+        ...
+
+    def revoke_sessions(self, username: str) -> None:
+        """Invalidate every refresh token issued to the user (ID tokens stay valid until they expire). ``username``
+        may be the pool username or the user's email. Raises UserNotFound."""
         ...

@@ -1,5 +1,6 @@
-"""Wiring of the accounts context: sign-up, login and the shopper's profile (Cognito behind them), and the saved
-addresses (the ``accounts`` table, whose outbox publishes AddressSaved / AddressDeleted)."""
+"""Wiring of the accounts context: sign-up, login and the shopper's profile (Cognito behind them), the saved
+addresses (the ``accounts`` table, whose outbox publishes AddressSaved / AddressDeleted), and the back office's
+staff and roles (admin only; the two writes are audited, which brings their bus grant with them)."""
 
 from functions.shared.wiring import (
     PUBLIC,
@@ -12,6 +13,7 @@ from functions.shared.wiring import (
     Table,
     cognito,
     reads,
+    roles,
     writes,
 )
 
@@ -105,6 +107,35 @@ MANIFEST = ContextManifest(
             auth=SIGNED_IN,
             uses=(writes(TABLE.ref),),
             summary="Delete a saved address; the default passes to the most recently updated one left",
+        ),
+        Route(
+            name="ListUsers",
+            handler=f"{_H}.admin_list_users.handler",
+            method="GET",
+            path="/admin/users",
+            auth=roles(),
+            uses=(cognito("ListUsers", "AdminListGroupsForUser"), reads("secret:cursor")),
+            summary="Users by email prefix, with their roles (paged)",
+        ),
+        Route(
+            name="SetUserRoles",
+            handler=f"{_H}.admin_set_roles.handler",
+            method="PUT",
+            path="/admin/users/{user_id}/roles",
+            auth=roles(),
+            uses=(
+                cognito("AdminGetUser", "AdminListGroupsForUser", "AdminAddUserToGroup", "AdminRemoveUserFromGroup"),
+            ),
+            summary="Set a user's staff roles exactly (effective on their next ID token)",
+        ),
+        Route(
+            name="DisableUser",
+            handler=f"{_H}.admin_disable_user.handler",
+            method="POST",
+            path="/admin/users/{user_id}/disable",
+            auth=roles(),
+            uses=(cognito("AdminGetUser", "AdminDisableUser", "AdminUserGlobalSignOut", "AdminListGroupsForUser"),),
+            summary="Disable a user and revoke their refresh tokens",
         ),
     ),
     stream_consumers=(

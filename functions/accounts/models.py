@@ -14,15 +14,19 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, St
 
 from functions.accounts.domain import (
     EMAIL_MAX,
+    KNOWN_ROLES,
     NAME_MAX,
     PASSWORD_MAX,
     Profile,
     SignedUp,
+    StaffPage,
+    StaffView,
     Tokens,
     check_email,
     check_name,
     check_phone,
 )
+from functions.shared.wiring import ALL_ROLES
 
 Email = Annotated[
     str,
@@ -85,6 +89,29 @@ class UpdateMeRequest(_Request):
         return self
 
 
+def _known_role(raw: str) -> str:
+    if raw not in KNOWN_ROLES:
+        raise ValueError(f"unknown role (known: {', '.join(ALL_ROLES)})")
+    return raw
+
+
+RoleName = Annotated[
+    str,
+    StringConstraints(max_length=32),
+    AfterValidator(_known_role),
+    Field(json_schema_extra={"enum": list(ALL_ROLES)}),
+]
+
+
+class SetRolesRequest(_Request):
+    roles: list[RoleName] = Field(
+        max_length=2 * len(ALL_ROLES),
+        description="The user's staff roles, exactly (an empty list removes them all). 'customer' may be listed "
+        "and changes nothing: every signed-up user keeps it.",
+        examples=[["catalog", "fulfilment"]],
+    )
+
+
 class SignUpResponse(BaseModel):
     user_id: str
     email: str
@@ -138,3 +165,34 @@ class ProfileResponse(BaseModel):
             roles=list(profile.roles),
             created_at=profile.created_at,
         )
+
+
+class AdminUserResponse(BaseModel):
+    user_id: str = Field(description="The user's sub")
+    email: str
+    name: str | None
+    status: str = Field(description="Cognito's UserStatus, e.g. CONFIRMED or FORCE_CHANGE_PASSWORD")
+    enabled: bool
+    roles: list[str] = Field(description="The user's groups in the user pool now, sorted")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: StaffView) -> AdminUserResponse:
+        return cls(
+            user_id=user.user_id,
+            email=user.email,
+            name=user.name,
+            status=user.status.value,
+            enabled=user.enabled,
+            roles=list(user.roles),
+            created_at=user.created_at,
+        )
+
+
+class AdminUserPage(BaseModel):
+    items: list[AdminUserResponse]
+    next_cursor: str | None = None
+
+    @classmethod
+    def of(cls, page: StaffPage) -> AdminUserPage:
+        return cls(items=[AdminUserResponse.of(u) for u in page.items], next_cursor=page.next_cursor)

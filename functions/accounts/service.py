@@ -1,4 +1,5 @@
-"""The accounts service: sign-up, login, token refresh and the caller's profile, over an :class:`IdentityProvider`.
+"""The accounts service: sign-up, login, token refresh, the caller's profile and the back office's staff and roles,
+over an :class:`IdentityProvider`.
 
 Every decision about what a caller is told lives here (which failures look alike, what is a conflict); the adapter
 only translates the provider's errors into the port's exceptions.
@@ -7,33 +8,53 @@ only translates the provider's errors into the port's exceptions.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from typing import TypeVar
 
 from functions.accounts.domain import (
+    ADMIN_GROUP,
     CUSTOMER_GROUP,
     PASSWORD_POLICY,
     Caller,
     PasswordPolicy,
     Profile,
     SignedUp,
+    StaffPage,
+    StaffView,
     Tokens,
+    UserRecord,
     UserStatus,
     check_email,
+    check_email_prefix,
     check_name,
     check_phone,
+    check_roles,
+    check_user_id,
     could_be_username,
     normalise_email,
+    role_change,
 )
 from functions.accounts.identity import (
     AttributeRejected,
     ChallengeRequired,
     IdentityProvider,
     NotAuthenticated,
+    PageTokenRejected,
     PasswordRejected,
     UsernameTaken,
     UserNotFound,
 )
+from functions.shared import cursor
 from functions.shared.auth import AuthContext
-from functions.shared.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from functions.shared.errors import BadRequest, Conflict, NotFound, Unauthorized, Unprocessable
+from functions.shared.logs import shop_logger
+
+logger = shop_logger()
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+PAGE_MAX = 100
 
 # One message for every way a login can fail, so a response never tells whether an account exists.
 INVALID_CREDENTIALS = "email or password is incorrect"
@@ -43,11 +64,15 @@ def _invalid_credentials() -> Unauthorized:
     return Unauthorized(INVALID_CREDENTIALS, code="INVALID_CREDENTIALS")
 
 
-def _checked(field: str, value: str, rule: Callable[[str], str]) -> str:
+def _checked(field: str, value: V, rule: Callable[[V], T]) -> T:
     try:
         return rule(value)
     except ValueError as exc:
         raise Unprocessable(str(exc), details=[{"field": field, "issue": str(exc)}]) from None
+
+
+def _user_not_found() -> NotFound:
+    return NotFound("no user with this id", code="USER_NOT_FOUND")
 
 
 def caller_of(auth: AuthContext) -> Caller:
@@ -186,3 +211,100 @@ class AccountsService:
         except AttributeRejected as exc:
             raise Unprocessable(str(exc), details=[{"field": "body", "issue": str(exc)}]) from None
         return self.profile(caller)
+
+    # --- back office: staff and roles -------------------------------------------------------------------------
+    # Admin-only routes (the manifest says so). The rules an admin is held to are here, not in the handlers: an
+    # admin never takes away their own admin role or disables themselves, so the pool always keeps the admin who
+    # made a change, and nobody locks the back office out by accident.
+
+    def list_users(self, email_prefix: str | None, limit: int = 20, page: str | None = None) -> StaffPage:
+        """Users whose email starts with ``email_prefix`` (lower-cased, so the search is case-insensitive for
+        every address signed up here), each with their groups; and the cursor of the next page, if any. The cursor
+        is signed and bound to the prefix: it wraps the provider's own page token."""
+        if email_prefix is not None:
+            email_prefix = _checked("email", email_prefix, check_email_prefix)
+        if not 1 <= limit <= PAGE_MAX:
+            raise Unprocessable(
+                f"limit must be 1 to {PAGE_MAX}", details=[{"field": "limit", "issue": f"1 to {PAGE_MAX}"}]
+            )
+        query = cursor.fingerprint(route="admin-users", email=email_prefix)
+        start = cursor.decode(page, query)
+        token = None if start is None else start.get("t")
+        if start is not None and not isinstance(token, str):
+            raise BadRequest("cursor is invalid or belongs to another query", code="INVALID_CURSOR")
+        try:
+            found = self._idp.list_users(email_prefix, limit, token)
+        except PageTokenRejected:
+            expired = "this cursor has expired: start again from the first page"
+            raise BadRequest(expired, code="INVALID_CURSOR") from None
+        items = []
+        for user in found.users:
+            try:
+                items.append(StaffView.of(user, self._idp.groups_of(user.username)))
+            except UserNotFound:
+                continue  # deleted between the listing and now: it is no longer a user to show
+        next_cursor = None if found.next_token is None else cursor.encode({"t": found.next_token}, query)
+        return StaffPage(items=tuple(items), next_cursor=next_cursor)
+
+    def set_roles(self, caller: Caller, user_id: str, roles: list[str] | tuple[str, ...]) -> StaffView:
+        """Make the user's staff roles exactly ``roles``. ``customer`` may be listed and means nothing: it is never
+        granted or removed here, nor is any group the platform does not define.
+
+        Groups are what the next ID token carries (``cognito:groups``): a change takes effect when the user next
+        signs in or refreshes. Tokens already issued keep their old groups until they expire (an hour), and every
+        route authorises with the token, so a removed role still works until then.
+
+        Removals go first: if a call fails half-way, the user is left with fewer rights, never more, and the same
+        request repeated finishes the change.
+        """
+        user_id = _checked("user_id", user_id, check_user_id)
+        wanted = _checked("roles", roles, check_roles)
+        if user_id == caller.user_id and ADMIN_GROUP not in wanted:
+            raise Conflict("you cannot remove your own admin role; ask another administrator", code="SELF_DEMOTION")
+        user = self._staff_member(user_id)
+        try:
+            change = role_change(self._idp.groups_of(user.username), wanted)
+            for group in change.remove:
+                self._idp.remove_from_group(user.username, group)
+            for group in change.add:
+                self._idp.add_to_group(user.username, group)
+        except UserNotFound:
+            raise _user_not_found() from None
+        if change.changes_anything:
+            logger.info(
+                "staff roles changed",
+                extra={"user_id": user_id, "by": caller.user_id, "added": change.add, "removed": change.remove},
+            )
+        return StaffView.of(user, change.result)
+
+    def disable_user(self, caller: Caller, user_id: str) -> StaffView:
+        """Disable the user (no more sign-ins or refreshes) and sign them out everywhere (their refresh tokens are
+        revoked). ID tokens already issued stay valid until they expire: API Gateway checks only their signature
+        and expiry. Disabling a disabled user does both again and answers the same: a retry of a disable that
+        stopped half-way finishes it."""
+        user_id = _checked("user_id", user_id, check_user_id)
+        if user_id == caller.user_id:
+            raise Conflict("you cannot disable your own account", code="SELF_DISABLE")
+        user = self._staff_member(user_id)
+        try:
+            self._idp.disable(user.username)
+            # Signed out by the email, the name the user signs in with: Cognito takes it as well as the username,
+            # and moto revokes only the refresh tokens filed under the name they were issued to.
+            self._idp.revoke_sessions(user.email or user.username)
+            groups = self._idp.groups_of(user.username)
+        except UserNotFound:
+            raise _user_not_found() from None
+        if user.enabled:
+            logger.info("user disabled", extra={"user_id": user_id, "by": caller.user_id})
+        return StaffView.of(replace(user, enabled=False), groups)
+
+    def _staff_member(self, user_id: str) -> UserRecord:
+        """The user whose ``sub`` is ``user_id``. The provider takes the sub as a username; the record's own sub is
+        compared all the same, so an id never reaches a user it does not name."""
+        try:
+            user = self._idp.get_user(user_id)
+        except UserNotFound:
+            raise _user_not_found() from None
+        if user.user_id != user_id:
+            raise _user_not_found()
+        return user

@@ -1,6 +1,7 @@
 """An in-memory identity provider that behaves like the Cognito pool where the service can tell the difference:
 email as username, UNCONFIRMED until confirmed, a password check before any status check, one refusal for every
-failed login, refresh tokens that die with their user's sessions, and failures that can be injected per call."""
+failed login, refresh tokens that die with their user's sessions, and failures that can be injected per call.
+Listing pages through users in creation order with opaque page tokens of its own, which it can forget on demand."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from functions.accounts.domain import PasswordPolicy, Tokens, UserRecord, UserStatus
+from functions.accounts.domain import PasswordPolicy, Tokens, UserPage, UserRecord, UserStatus
 from functions.accounts.identity import (
     ChallengeRequired,
     NotAuthenticated,
+    PageTokenRejected,
     PasswordRejected,
     UsernameTaken,
     UserNotFound,
 )
+
+PAGE_MAX = 100
 
 
 @dataclass
@@ -39,6 +43,7 @@ class FakeIdentityProvider:
         self.refresh_tokens: dict[str, str] = {}  # token -> username
         self.calls: list[str] = []
         self._failures: dict[str, Exception] = {}
+        self._page_tokens: dict[str, tuple[str | None, int]] = {}  # token -> (prefix, offset)
 
     # --- test controls ------------------------------------------------------------------------------------------
 
@@ -73,6 +78,9 @@ class FakeIdentityProvider:
         user = self._find(email)
         self.refresh_tokens = {t: u for t, u in self.refresh_tokens.items() if u != user.sub}
 
+    def expire_page_tokens(self) -> None:
+        self._page_tokens.clear()
+
     # --- the port -----------------------------------------------------------------------------------------------
 
     def _enter(self, method: str) -> None:
@@ -106,7 +114,10 @@ class FakeIdentityProvider:
 
     def get_user(self, username: str) -> UserRecord:
         self._enter("get_user")
-        user = self._find(username)
+        return self._record(self._find(username))
+
+    @staticmethod
+    def _record(user: FakeUser) -> UserRecord:
         return UserRecord(
             username=user.sub,
             user_id=user.sub,
@@ -115,6 +126,7 @@ class FakeIdentityProvider:
             phone=user.phone,
             status=user.status,
             created_at=user.created_at,
+            enabled=user.enabled,
         )
 
     def groups_of(self, username: str) -> frozenset[str]:
@@ -133,7 +145,7 @@ class FakeIdentityProvider:
             raise NotAuthenticated("User is disabled.")
         if user.status is UserStatus.UNCONFIRMED:
             raise NotAuthenticated("User is not confirmed.")
-        if user.status is UserStatus.OTHER:
+        if user.status in (UserStatus.OTHER, UserStatus.FORCE_CHANGE_PASSWORD):
             raise ChallengeRequired("NEW_PASSWORD_REQUIRED")
         refresh = secrets.token_urlsafe(16)
         self.refresh_tokens[refresh] = user.sub
@@ -155,3 +167,35 @@ class FakeIdentityProvider:
             user.name = name
         if phone is not None:
             user.phone = phone
+
+    # --- back office --------------------------------------------------------------------------------------------
+
+    def list_users(self, email_prefix: str | None, limit: int, page_token: str | None) -> UserPage:
+        self._enter("list_users")
+        assert 1 <= limit <= PAGE_MAX, "the service caps limit at 100"
+        offset = 0
+        if page_token is not None:
+            if page_token not in self._page_tokens or self._page_tokens[page_token][0] != email_prefix:
+                raise PageTokenRejected("Invalid token")
+            offset = self._page_tokens[page_token][1]
+        # Like Cognito's ``^=``: a prefix match on the stored value, case-sensitive.
+        matching = [u for u in self.users.values() if email_prefix is None or u.email.startswith(email_prefix)]
+        page = matching[offset : offset + limit]
+        next_token = None
+        if offset + limit < len(matching):
+            next_token = secrets.token_urlsafe(12)
+            self._page_tokens[next_token] = (email_prefix, offset + limit)
+        return UserPage(users=tuple(self._record(u) for u in page), next_token=next_token)
+
+    def remove_from_group(self, username: str, group: str) -> None:
+        self._enter("remove_from_group")
+        self._find(username).groups.discard(group)
+
+    def disable(self, username: str) -> None:
+        self._enter("disable")
+        self._find(username).enabled = False
+
+    def revoke_sessions(self, username: str) -> None:
+        self._enter("revoke_sessions")
+        user = self._find(username)
+        self.refresh_tokens = {t: u for t, u in self.refresh_tokens.items() if u != user.sub}
