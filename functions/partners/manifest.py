@@ -41,7 +41,8 @@ MANIFEST = ContextManifest(
             method="GET",
             path="/admin/partners",
             auth=roles(),
-            uses=(reads(TABLE.ref),),
+            # The cursor secret signs the next_cursor of a page (functions.shared.cursor).
+            uses=(reads(TABLE.ref), reads("secret:cursor")),
             summary="Partner apps, newest first",
         ),
         Route(
