@@ -39,7 +39,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 PARTNER_PREFIX = "/partner/"
 
@@ -156,12 +156,21 @@ class PartnerClient:
 
 
 def _stage_path(base_url: str, path: str) -> str:
-    """The path to sign is the part after the stage: the CLI accepts a full URL too."""
+    """The path to sign is the part after the stage, decoded: the CLI accepts a full URL too (its query is taken by
+    :func:`_url_params`)."""
     if path.startswith(("http://", "https://")):
-        full = urlsplit(path).path
-        base = urlsplit(base_url).path.rstrip("/")
-        return full[len(base) :] if base and full.startswith(base) else full
+        full = unquote(urlsplit(path).path)
+        base = unquote(urlsplit(base_url).path).rstrip("/")
+        # Only a whole leading segment is the stage: /prod is not the start of /production.
+        return full[len(base) :] if base and full.startswith(base + "/") else full
     return path
+
+
+def _url_params(path: str) -> list[tuple[str, str]]:
+    """The query of a full URL given as the path, decoded (it is signed and sent like the name=value arguments)."""
+    if path.startswith(("http://", "https://")):
+        return parse_qsl(urlsplit(path).query, keep_blank_values=True)
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,19 +190,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.data:
         text = open(args.data[1:], encoding="utf-8").read() if args.data.startswith("@") else args.data  # noqa: SIM115
         body = json.loads(text)
-    params = [tuple(p.split("=", 1)) for p in args.params if "=" in p]
+    bad = [p for p in args.params if "=" not in p]
+    if bad:
+        parser.error(f"query parameters are name=value, not {bad[0]!r}")
+    params = [(name, value) for name, _, value in (p.partition("=") for p in args.params)]
     client = PartnerClient(args.url, args.app_key, args.secret)
     try:
         result = client.request(
             args.method,
             _stage_path(args.url, args.path),
-            params=[(k, v) for k, v in params],
+            params=_url_params(args.path) + params,
             body=body,
             idempotency_key=args.idempotency_key,
         )
     except PartnerError as exc:
         print(json.dumps(exc.body, ensure_ascii=False, indent=2), file=sys.stderr)
         return 1
+    except (urllib.error.URLError, OSError) as exc:  # nothing answered: no server, DNS, TLS, timeout
+        print(f"cannot reach {args.url}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 2
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 

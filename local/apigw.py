@@ -195,7 +195,8 @@ def policy_allows(response: Any, arn: str) -> bool:
     for statement in statements if isinstance(statements, list) else [statements]:
         actions = statement.get("Action") or []
         actions = [actions] if isinstance(actions, str) else actions
-        if not any(a in ("execute-api:Invoke", "execute-api:*", "*") for a in actions):
+        # IAM matches action names case-insensitively (execute-api:invoke is execute-api:Invoke).
+        if not any(str(a).lower() in ("execute-api:invoke", "execute-api:*", "*") for a in actions):
             continue
         resources = statement.get("Resource") or []
         resources = [resources] if isinstance(resources, str) else resources
@@ -208,8 +209,13 @@ def policy_allows(response: Any, arn: str) -> bool:
     return allowed
 
 
+def _context_value(value: Any) -> str:
+    # API Gateway hands numbers and booleans on as their JSON text: true, not Python's True.
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def authorizer_context(response: dict[str, Any]) -> dict[str, str]:
     """What the function behind sees in ``requestContext.authorizer``: the principal and the context, every value a
     string (API Gateway flattens numbers and booleans)."""
-    context = {str(k): str(v) for k, v in (response.get("context") or {}).items()}
+    context = {str(k): _context_value(v) for k, v in (response.get("context") or {}).items()}
     return {"principalId": str(response.get("principalId", "")), **context}
