@@ -402,6 +402,7 @@ class ContextStack(NestedStack):
                 queue,
                 batch_size=spec.batch_size,
                 report_batch_item_failures=True,
+                max_concurrency=spec.max_concurrency,
                 # Batches above 10 messages are only possible with a batching window.
                 max_batching_window=Duration.seconds(1) if spec.batch_size > 10 else None,
             )

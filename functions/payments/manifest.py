@@ -81,6 +81,9 @@ MANIFEST = ContextManifest(
         ),
         Consumer(
             name="PaymentRefunder",
+            # Refunds call the providers' APIs, whose rate limits are far below Lambda's scaling.
+            max_concurrency=5,
+            reserved_concurrency=10,
             handler=f"{_H}.refunder.handler",
             uses=_WRITE,
             # A success the order could not take, and a paid order cancelled before shipment: refunded in full.
@@ -91,6 +94,9 @@ MANIFEST = ContextManifest(
         ),
         Consumer(
             name="ReturnRefunder",
+            # Refunds call the providers' APIs, whose rate limits are far below Lambda's scaling.
+            max_concurrency=5,
+            reserved_concurrency=10,
             handler=f"{_H}.return_refunder.handler",
             uses=_WRITE,
             # A received return is refunded the amount the shipping context computed for its lines, once per return.

@@ -193,6 +193,9 @@ class Function:
     memory_mb: int = 512
     timeout_s: int = 10
     hot: bool = False  # on a hot path: candidates for provisioned concurrency
+    # Reserved concurrency: a ceiling (and a guaranteed share) for a function whose callers must not be able to
+    # swamp what it calls, e.g. a payment provider's API. None: the account's shared pool.
+    reserved_concurrency: int | None = None
 
     @property
     def module(self) -> str:
@@ -258,6 +261,10 @@ class Consumer(Function):
     # (URL in CONSUMER_QUEUE_URL; the SQS event source's grant covers ChangeMessageVisibility). Every postponement is
     # a receive, so max_receive_count must allow for them.
     timer: bool = False
+    # The SQS event source's maximum concurrency (2..1000): how many batches run at once. Unlike reserved
+    # concurrency it stops the poller from taking more messages than the function may run, so nothing is throttled
+    # back onto the queue. None: Lambda's default scaling.
+    max_concurrency: int | None = None
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -424,6 +431,8 @@ class Platform:
                     # It must reach the function without an authorizer, and the function needs the pool's ids.
                     raise ValueError(f"{r.name}: optional_identity needs auth=PUBLIC and the user pool's ids")
             for consumer in c.consumers:
+                if consumer.max_concurrency is not None and not 2 <= consumer.max_concurrency <= 1000:
+                    raise ValueError(f"{consumer.name}: max_concurrency is 2..1000 (the SQS event source's range)")
                 if consumer.timer and consumer.max_receive_count < 3:
                     # Each postponement is a receive: one at arrival, one when due, and room for a real failure.
                     raise ValueError(f"{consumer.name}: a timer needs max_receive_count >= 3")

@@ -98,6 +98,9 @@ class ShopFunction(Construct):
             role=self.role,
             environment={**environment, **powertools_environment(service, stage)},
             description=(description or spec.name)[:256],
+            # Only where the stage keeps capacity (prod): a new account's concurrency limit can be as low as 10, and
+            # AWS refuses a reservation that leaves less than 100 unreserved.
+            reserved_concurrent_executions=spec.reserved_concurrency if stage.hot_path is not None else None,
         )
         # What the API, the authorizer or an event source invokes: the function, or its `live` alias when the stage
         # keeps hot functions warm (provisioned concurrency lives on an alias or version, never on $LATEST).

@@ -126,3 +126,27 @@ def test_prod_throttles_the_routes_its_capacity_model_names_below_the_stage(prod
         assert isinstance(throttle, RouteThrottle)
         assert settings[key]["ThrottlingRateLimit"] == throttle.rate < config.api_rate_limit
         assert settings[key]["ThrottlingBurstLimit"] == throttle.burst
+
+
+def test_consumers_that_call_providers_are_capped_in_concurrency(dev: Synth, prod: Synth) -> None:
+    capped = [c for c in PLATFORM.functions if getattr(c, "max_concurrency", None)]
+    assert {"PaymentRefunder", "ReturnRefunder"} <= {c.name for c in capped}
+    for synth in (dev, prod):
+        mappings = [
+            props(m)
+            for t in synth.nested.values()
+            for m in resources(t, "AWS::Lambda::EventSourceMapping").values()
+            if "ScalingConfig" in props(m)
+        ]
+        assert sorted(m["ScalingConfig"]["MaximumConcurrency"] for m in mappings) == sorted(
+            c.max_concurrency for c in capped
+        )
+    reserved = {f.name: f.reserved_concurrency for f in PLATFORM.functions if f.reserved_concurrency}
+    for synth, expected in ((dev, set()), (prod, set(reserved.values()))):
+        found = {
+            props(f)["ReservedConcurrentExecutions"]
+            for t in synth.nested.values()
+            for f in resources(t, "AWS::Lambda::Function").values()
+            if "ReservedConcurrentExecutions" in props(f)
+        }
+        assert found == expected
