@@ -23,11 +23,12 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from functions.shared.wiring import PUBLIC, Route
-from infra.config import StageConfig
+from infra.config import StageConfig, WafConfig
 
 # Mirrors functions.shared.http.CORS (what the handlers answer with); tests/infra keeps the two equal.
 CORS_ALLOW_ORIGINS = ("*",)
@@ -303,7 +304,90 @@ class ShopApi(Construct):
             ),
         )
         self.rest_api.deployment_stage = self.stage
+        if config.waf is not None:
+            self.web_acl = self._web_acl(config.waf, self.stage)
         return self.stage
+
+    def _web_acl(self, waf: WafConfig, stage: apigw.Stage) -> wafv2.CfnWebACL:
+        def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+            )
+
+        def managed(name: str, priority: int, count_only: tuple[str, ...] = ()) -> wafv2.CfnWebACL.RuleProperty:
+            overrides = [
+                wafv2.CfnWebACL.RuleActionOverrideProperty(
+                    name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                )
+                for rule in count_only
+            ]
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS", name=name, rule_action_overrides=overrides or None
+                    )
+                ),
+                visibility_config=visibility(name),
+            )
+
+        def per_ip(name: str, priority: int, limit: int, path_prefix: str | None) -> wafv2.CfnWebACL.RuleProperty:
+            scope_down = None
+            if path_prefix is not None:
+                scope_down = wafv2.CfnWebACL.StatementProperty(
+                    byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                        field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                        positional_constraint="STARTS_WITH",
+                        search_string=path_prefix,
+                        text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+                    )
+                )
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                action=wafv2.CfnWebACL.RuleActionProperty(
+                    block=wafv2.CfnWebACL.BlockActionProperty(
+                        custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                            response_code=429,
+                            custom_response_body_key="throttled",
+                            response_headers=[
+                                wafv2.CfnWebACL.CustomHTTPHeaderProperty(name="Retry-After", value="300")
+                            ],
+                        )
+                    )
+                ),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                        limit=limit, aggregate_key_type="IP", scope_down_statement=scope_down
+                    )
+                ),
+                visibility_config=visibility(name),
+            )
+
+        throttled = ErrorResponse(apigw.ResponseType.THROTTLED, "THROTTLED", "too many requests, retry later").body()
+        acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility(f"shop-{self._stage_config.name}"),
+            custom_response_bodies={
+                "throttled": wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON", content=throttled
+                )
+            },
+            rules=[
+                per_ip("AuthPerIp", 0, waf.auth_requests_per_5_minutes_per_ip, "/auth/"),
+                per_ip("PerIp", 1, waf.requests_per_5_minutes_per_ip, None),
+                managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                # Its 8 KB body limit would refuse a product with many variants; the functions allow 256 KB.
+                managed("AWSManagedRulesCommonRuleSet", 3, count_only=("SizeRestrictions_BODY",)),
+            ],
+        )
+        wafv2.CfnWebACLAssociation(self, "WebAclAssociation", resource_arn=stage.stage_arn, web_acl_arn=acl.attr_arn)
+        return acl
 
     def _route_throttles(self) -> dict[str, apigw.MethodDeploymentOptions]:
         by_name = {r.name: r for r in self._routes}

@@ -68,6 +68,21 @@ class RouteThrottle:
 
 
 @dataclass(frozen=True)
+class WafConfig:
+    """An AWS WAF web ACL on the API stage: a rate-based rule per client IP (requests per 5 minutes, WAF's window)
+    plus AWS's common and known-bad-inputs rule groups. Storefront bots and credential stuffing stop at the edge of
+    the API, before they cost a Lambda invocation."""
+
+    requests_per_5_minutes_per_ip: int = 3000
+    # Sign-up and log-in get their own, tighter limit (credential stuffing).
+    auth_requests_per_5_minutes_per_ip: int = 300
+
+    def __post_init__(self) -> None:
+        if min(self.requests_per_5_minutes_per_ip, self.auth_requests_per_5_minutes_per_ip) < 100:
+            raise ValueError("WAF rate-based rules start at 100 requests per 5 minutes")
+
+
+@dataclass(frozen=True)
 class StageConfig:
     name: str
     # API Gateway stage throttling, applied to every method (requests per second, burst bucket size).
@@ -86,6 +101,8 @@ class StageConfig:
     hot_path: HotPathScaling | None = None
     # Route name -> its own throttle (e.g. the checkout, whose DynamoDB hot keys cap what it can take).
     route_throttles: dict[str, RouteThrottle] = field(default_factory=dict)
+    # None: no WAF (dev). Costs a web ACL, its rules and a charge per million requests.
+    waf: WafConfig | None = None
 
     @property
     def is_disposable(self) -> bool:
@@ -147,6 +164,7 @@ STAGES: dict[str, StageConfig] = {
                 ),
             ),
         ),
+        waf=WafConfig(),
         route_throttles={
             # Cognito's own quotas (UserAuthentication 120 RPS, UserCreation 50 RPS per account by default).
             "LogIn": RouteThrottle(rate=100, burst=200),

@@ -4,6 +4,7 @@ scheduled scaling in prod, and none of it in dev; per-route throttles sit under 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -150,3 +151,20 @@ def test_consumers_that_call_providers_are_capped_in_concurrency(dev: Synth, pro
             if "ReservedConcurrentExecutions" in props(f)
         }
         assert found == expected
+
+
+def test_prod_has_a_waf_with_per_ip_rate_rules_and_dev_has_none(dev: Synth, prod: Synth) -> None:
+    assert not resources(dev.parent, "AWS::WAFv2::WebACL")
+    waf = STAGES["prod"].waf
+    assert waf is not None
+    (acl,) = resources(prod.parent, "AWS::WAFv2::WebACL").values()
+    rules = {r["Name"]: r for r in props(acl)["Rules"]}
+    assert rules["PerIp"]["Statement"]["RateBasedStatement"]["Limit"] == waf.requests_per_5_minutes_per_ip
+    auth = rules["AuthPerIp"]["Statement"]["RateBasedStatement"]
+    assert auth["Limit"] == waf.auth_requests_per_5_minutes_per_ip
+    assert auth["ScopeDownStatement"]["ByteMatchStatement"]["SearchString"] == "/auth/"
+    block = rules["PerIp"]["Action"]["Block"]["CustomResponse"]
+    assert block["ResponseCode"] == 429
+    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= set(rules)
+    (association,) = resources(prod.parent, "AWS::WAFv2::WebACLAssociation").values()
+    assert "Stage" in json.dumps(props(association)["ResourceArn"])
