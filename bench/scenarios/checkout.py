@@ -416,6 +416,49 @@ def admin_get_order(bench: Bench) -> dict[str, Any]:
     return bench.event("GET", f"/admin/orders/{_seed(bench)['order_ids'][0]}", claims=FULFILMENT_STAFF)
 
 
+# --- partner apps ---------------------------------------------------------------------------------------------------
+
+# A partner app as the partner authorizer lets it through: its context, flattened to strings as API Gateway does.
+ORDERS_APP = {
+    "principalId": "app_01BENCHCHECKOUT00000000000",
+    "app_key": "app_01BENCHCHECKOUT00000000000",
+    "app_name": "Bench order sync",
+    "scopes": "orders:read",
+}
+
+
+def partner_event(bench: Bench, path: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A signed partner GET as the authorizer passes it on: the app's context instead of Cognito claims."""
+    event = bench.event("GET", path, query=query)
+    event["requestContext"]["authorizer"] = dict(ORDERS_APP)
+    return event
+
+
+def _since(hours: int) -> str:
+    return _iso(datetime.now(UTC) - timedelta(hours=hours))
+
+
+@scenario("PartnerListOrders", "change feed from an hour ago, a page of 20 (a Query per shard and day)", primary=True)
+def partner_list_orders(bench: Bench) -> dict[str, Any]:
+    return partner_event(bench, "/partner/v1/orders", {"updated_since": _since(1)})
+
+
+@scenario("PartnerListOrders", "resume from a stored cursor, a page of 2")
+def partner_resume_orders(bench: Bench) -> dict[str, Any]:
+    first = partner_event(bench, "/partner/v1/orders", {"updated_since": _since(1), "limit": 2})
+    response = bench.invoke(bench.function("PartnerListOrders"), first)
+    problem = outcome(response)
+    if problem is not None:
+        raise ScenarioFailed(f"GET /partner/v1/orders: {problem}")
+    page = json.loads(response["body"])
+    return partner_event(bench, "/partner/v1/orders", {"cursor": page["resume_cursor"], "limit": 2})
+
+
+@scenario("PartnerGetOrder", "one order, personal data masked", primary=True)
+def partner_get_order(bench: Bench) -> dict[str, Any]:
+    return partner_event(bench, f"/partner/v1/orders/{_seed(bench)['order_ids'][0]}")
+
+
 # --- coupons, flash sales, stock ----------------------------------------------------------------------------------
 
 

@@ -6,10 +6,12 @@ Likewise it learns physical stock and fulfilment from the shipping context's eve
 sellable stock and a copy of the per-warehouse stock, ``OrderFulfilmentRecorder`` moves orders through fulfilling,
 shipped and delivered, and ``CompleteDeliveredOrders`` completes them when the return window ends. A shopper's saved
 addresses come from the accounts context's events (``CheckoutAddressProjector``), so a checkout naming an
-``address_id`` reads it from the checkout's own table.
+``address_id`` reads it from the checkout's own table. Partner apps (scope ``orders:read``) read orders masked and
+follow their changes on the ``by_update`` index (functions.checkout.feed).
 """
 
 from functions.shared.wiring import (
+    PARTNER,
     PUBLIC,
     PUBLISH_EVENTS,
     SIGNED_IN,
@@ -34,6 +36,7 @@ TABLE = Table(
         Index("by_status", partition_key="status_pk", sort_key="list_sk"),
         Index("by_kind", partition_key="kind_pk", sort_key="kind_sk"),
         Index("by_due", partition_key="due_pk", sort_key="due_sk"),
+        Index("by_update", partition_key="feed_pk", sort_key="feed_sk"),  # the partner change feed
     ),
     stream=True,
     ttl_attribute="expires_at",
@@ -209,6 +212,26 @@ MANIFEST = ContextManifest(
             uses=_READ,
             summary="A SKU's sellable, reserved and flash-sale stock, and per warehouse on hand, allocated and "
             "available (the checkout's copy from shipping events: eventually consistent)",
+        ),
+        Route(
+            name="PartnerListOrders",
+            handler=f"{_H}.partner_list_orders.handler",
+            method="GET",
+            path="/partner/v1/orders",
+            auth=PARTNER,
+            scope="orders:read",
+            uses=_PAGED,
+            summary="Order change feed for incremental sync (updated_since, cursor), personal data masked",
+        ),
+        Route(
+            name="PartnerGetOrder",
+            handler=f"{_H}.partner_get_order.handler",
+            method="GET",
+            path="/partner/v1/orders/{order_id}",
+            auth=PARTNER,
+            scope="orders:read",
+            uses=_READ,
+            summary="One order, personal data masked",
         ),
     ),
     consumers=(

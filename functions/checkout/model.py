@@ -606,6 +606,9 @@ class Order(BaseModel):
     totals: Totals
     coupon_code: str | None = None
     address: AddressInput
+    contact_email: str | None = Field(
+        default=None, description="The shopper's email when they placed the order (from their sign-in)"
+    )
     note: str = ""
     created_at: datetime
     updated_at: datetime

@@ -20,7 +20,9 @@ order                      ``ORDER#<id>``               ``ORDER``; the whole ord
                                                         time), ``by_kind`` (``ORDERS#<yyyy-mm>#<s>``, by time); ``s``
                                                         is one of ORDER_INDEX_SHARDS, from the order id;
                                                         ``by_due`` (``DELIVERED#<s>``, by delivery time) while it is
-                                                        delivered and not yet completed
+                                                        delivered and not yet completed; ``by_update``
+                                                        (``UPD#<yyyy-mm-dd>#<s>``, ``<updated_at>#<id>``): the partner
+                                                        change feed, where the order sits at its latest change
 idempotency record         ``IDEMP#<user>#<key>``       ``IDEMP``; request hash and order id, written in the order's
                                                         own transaction; expires after 24 h
 coupon                     ``COUPON#<CODE>``            ``COUPON``; definition and ``used``; ``by_kind`` ``COUPON``
@@ -40,7 +42,8 @@ outbox event               ``OUTBOX#<event_id>``        ``OUTBOX``; relayed to E
 Access patterns: cart page = GetItem (cart) + BatchGetItem (SKU records, stock, coupon, flash-sale shards); checkout
 = BatchGetItem (cart + idempotency record [+ saved address, for an ``address_id``]) + BatchGetItem (SKU records,
 stock, coupon) [+ BatchGetItem (shards) for a flash-sale line] + one TransactWriteItems; order page = GetItem; my
-orders = one Query on ``by_user``; an address event = one conditional PutItem; a shipping event = GetItem (order) +
+orders = one Query on ``by_user``; a partner feed page = one Query per shard of each day partition it walks
+(functions.checkout.feed); an address event = one conditional PutItem; a shipping event = GetItem (order) +
 one TransactWriteItems [+ one UpdateItem per stock snapshot]; orders whose return window ended = one Query per shard
 of ``by_due``.
 
@@ -69,11 +72,12 @@ import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from functions.checkout.feed import FEED_INDEX, DayPage, ShardPage, feed_keys, merge_shards
 from functions.checkout.model import (
     Coupon,
     Order,
@@ -169,6 +173,8 @@ _INTERNAL = {
     "kind_sk",
     "due_pk",
     "due_sk",
+    "feed_pk",
+    "feed_sk",
     "expires_at",
     "promo_rev",
 }
@@ -502,6 +508,8 @@ class DynamoCheckoutRepository:
 
     @staticmethod
     def _order_item(order: Order) -> dict[str, Any]:
+        """The order as stored, with its index keys. Every write of an order goes through here (placement, payment,
+        cancellation, expiry, fulfilment, completion), so each one moves it in the partner change feed too."""
         data = order.model_dump(mode="json")
         created = sortable(order.created_at)
         shard = index_shard(order.order_id)
@@ -514,6 +522,7 @@ class DynamoCheckoutRepository:
             kind_pk=f"ORDERS#{created[:7]}#{shard}",
             kind_sk=list_sk,
         )
+        data["feed_pk"], data["feed_sk"] = feed_keys(order.order_id, order.updated_at, shard)
         if order.status is OrderStatus.DELIVERED and order.delivered_at is not None:
             # Listed by delivery time until completed (the Put of the completed order drops these keys).
             data.update(due_pk=f"DELIVERED#{shard}", due_sk=f"{sortable(order.delivered_at)}#{order.order_id}")
@@ -821,6 +830,25 @@ class DynamoCheckoutRepository:
         more = more or len(found) > limit
         next_before = str(page[-1][sort_attr]) if page and more else None
         return [Order.model_validate(_strip(i)) for i in page], next_before
+
+    def feed_day(self, day: date, after: str, until: str, want: int) -> DayPage:
+        """The next ``want`` orders of one day of the change feed with sort keys in (``after``, ``until``]: one Query
+        per shard (``want`` + 1 each: the bound is inclusive and ``after`` itself is dropped), merged in order."""
+        pages = []
+        for shard in range(ORDER_INDEX_SHARDS):
+            items, last = self._query(
+                IndexName=FEED_INDEX,
+                KeyConditionExpression="feed_pk = :p AND feed_sk BETWEEN :lo AND :hi",
+                ExpressionAttributeValues={
+                    ":p": value(f"UPD#{day.isoformat()}#{shard}"),
+                    ":lo": value(after),
+                    ":hi": value(until),
+                },
+                Limit=want + 1,
+            )
+            entries = [(str(i["feed_sk"]), Order.model_validate(_strip(i))) for i in items]
+            pages.append(ShardPage(entries, more=last is not None))
+        return merge_shards(pages, after, want)
 
     def pending_created_before(self, moment: datetime, limit: int) -> list[str]:
         """Ids of orders still waiting for payment that were placed before ``moment``, oldest first."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.checkout.events import (
     OrderCancelled,
@@ -23,6 +23,15 @@ from functions.checkout.events import (
     PaymentRejected,
     PromotionCreated,
     PromotionSettled,
+)
+from functions.checkout.feed import (
+    SETTLE_S,
+    check_resumable,
+    next_updated_at,
+    parse_since,
+    position_since,
+    position_until,
+    walk_feed,
 )
 from functions.checkout.model import (
     CANCELLABLE,
@@ -77,6 +86,9 @@ from functions.shared.errors import AppError, BadRequest, Conflict, NotFound, Un
 from functions.shared.events import DomainEvent, utcnow
 from functions.shared.idempotency import check_key, request_hash
 from functions.shared.ids import prefixed
+
+if TYPE_CHECKING:
+    from functions.checkout.partner import PartnerOrder, PartnerOrderPage
 
 CART_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{32}$"  # noqa: S105 - the shape of a token, not a token
 PLACE_ATTEMPTS = 4
@@ -227,10 +239,11 @@ class CheckoutService:
     # --- checkout ---------------------------------------------------------------------------------------------------
 
     def checkout(
-        self, user_id: str, key: str | None, data: CheckoutInput, guest_token: str | None
+        self, user_id: str, key: str | None, data: CheckoutInput, guest_token: str | None, email: str | None = None
     ) -> tuple[Order, bool]:
         """Place an order from the shopper's cart. Returns the order and whether it is a replay of an earlier
-        request with the same Idempotency-Key (same body: the same order; another body: refused)."""
+        request with the same Idempotency-Key (same body: the same order; another body: refused). ``email`` is the
+        shopper's, from their sign-in, kept on the order as its contact email."""
         key = str(check_key(key))
         digest = request_hash(data.digest_body())
         owner = f"U#{user_id}"
@@ -259,7 +272,7 @@ class CheckoutService:
             self._merge(stored, self.repo.cart(f"G#{guest_token}", guest))
         try:
             for _attempt in range(PLACE_ATTEMPTS):
-                placement = self._placement(user_id, key, digest, stored, data, address)
+                placement = self._placement(user_id, key, digest, stored, data, address, email)
                 try:
                     self.repo.place(placement)
                     return placement.order, False
@@ -287,7 +300,14 @@ class CheckoutService:
         return order
 
     def _placement(
-        self, user_id: str, key: str, digest: str, stored: StoredCart, data: CheckoutInput, address: AddressInput
+        self,
+        user_id: str,
+        key: str,
+        digest: str,
+        stored: StoredCart,
+        data: CheckoutInput,
+        address: AddressInput,
+        email: str | None = None,
     ) -> Placement:
         priced = self._price(stored, user_id, data.coupon_code, strict=True, consistent=True)
         require_checkout_ready(priced)
@@ -322,6 +342,7 @@ class CheckoutService:
             totals=priced.cart.totals,
             coupon_code=priced.cart.coupon.code if priced.cart.coupon else None,
             address=address,
+            contact_email=email or None,
             note=data.note,
             created_at=now,
             updated_at=now,
@@ -435,6 +456,40 @@ class CheckoutService:
                 return OrderPage(items=found, next_cursor=next_page(later[0], None) if later else None)
         return OrderPage(items=found, next_cursor=None)
 
+    # --- the partner API -------------------------------------------------------------------------------------------
+
+    def partner_order(self, app_key: str, order_id: str) -> PartnerOrder:
+        from functions.checkout.partner import for_partner
+
+        return for_partner(self.get_order(order_id, None), app_key)
+
+    def partner_orders(self, app_key: str, updated_since: str | None, limit: int, page: str | None) -> PartnerOrderPage:
+        """The order change feed (functions.checkout.feed): orders changed after the position that ``page`` holds,
+        or at or after ``updated_since`` on a first call, oldest change first, never past the settle horizon."""
+        from functions.checkout.partner import PartnerOrderPage, for_partner
+
+        now = self.clock()
+        fp = cursor.fingerprint(list="partner_orders", app=app_key)
+        state = cursor.decode(page, fp)
+        if state:
+            position = str(state["p"])
+            check_resumable(position, now)
+        elif updated_since is None:
+            raise Unprocessable(
+                "request is invalid", details=[{"field": "updated_since", "issue": "updated_since is required"}]
+            )
+        else:
+            position = position_since(parse_since(updated_since, now))
+        horizon = now - timedelta(seconds=SETTLE_S)
+        found = walk_feed(position, position_until(horizon), limit, self.repo.feed_day)
+        resume = str(cursor.encode({"p": found.position}, fp))
+        return PartnerOrderPage(
+            items=[for_partner(order, app_key) for _key, order in found.entries],
+            next_cursor=resume if found.more else None,
+            resume_cursor=resume,
+            settled_until=horizon,
+        )
+
     def cancel(self, order_id: str, user_id: str | None, by: str, reason: str = "") -> Order:
         """Cancel before shipment: reserved stock back on sale, an unpaid order's coupon use given back, exactly
         once whoever else (an expiry, a payment, a second click) races it."""
@@ -496,7 +551,7 @@ class CheckoutService:
                     "status": OrderStatus.PAID,
                     "payment_id": payment_id,
                     "paid_at": paid_at,
-                    "updated_at": now,
+                    "updated_at": next_updated_at(order, now),
                     "version": order.version + 1,
                     "history": [*order.history, StatusChange(status=OrderStatus.PAID, at=now)],
                 }
@@ -537,7 +592,7 @@ class CheckoutService:
         new = order.model_copy(
             update={
                 "status": OrderStatus.CANCELLED,
-                "updated_at": now,
+                "updated_at": next_updated_at(order, now),
                 "cancel_reason": reason,
                 "version": order.version + 1,
                 "history": [*order.history, StatusChange(status=OrderStatus.CANCELLED, at=now, reason=reason)],
@@ -587,7 +642,7 @@ class CheckoutService:
             now = self.clock()
             update: dict[str, Any] = {
                 "status": path[-1] if path else order.status,
-                "updated_at": now,
+                "updated_at": next_updated_at(order, now),
                 "version": order.version + 1,
                 "history": [*order.history, *(StatusChange(status=step, at=now) for step in path)],
             }
@@ -627,7 +682,7 @@ class CheckoutService:
                 update={
                     "status": OrderStatus.COMPLETED,
                     "completed_at": now,
-                    "updated_at": now,
+                    "updated_at": next_updated_at(order, now),
                     "version": order.version + 1,
                     "history": [*order.history, StatusChange(status=OrderStatus.COMPLETED, at=now)],
                 }

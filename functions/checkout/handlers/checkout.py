@@ -23,7 +23,7 @@ def checkout(body: CheckoutInput) -> Response[Order]:
     event = app.current_event
     key = event.get_header_value("Idempotency-Key", case_sensitive=False)
     _user, token = cart_identity(app)  # the guest cart to merge, if any (a malformed token is a 400)
-    order, replayed = service().checkout(str(auth.user_id), key, body, token)
+    order, replayed = service().checkout(str(auth.user_id), key, body, token, auth.email)
     headers: dict[str, Any] = {"Idempotent-Replayed": "true"} if replayed else {}
     return Response(
         status_code=200 if replayed else 201,
