@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy functions infra local bench clients
+	$(BIN)/mypy functions infra local bench clients ops
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q

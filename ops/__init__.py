@@ -1,0 +1,1 @@
+"""Operator tools: small commands that act on a deployed stage (or the local platform) through boto3."""
