@@ -11,7 +11,9 @@ validation, OpenAPI, CORS, the error model and authorisation are identical every
 * bodies larger than ``MAX_BODY_BYTES`` are refused with 413 and non-JSON bodies with 415, before anything is
   parsed;
 * authorisation runs in the entrypoint, before Powertools' request validation (which always runs first inside
-  ``resolve``), so a caller without the role gets 403, not a 422 describing the body the route expects.
+  ``resolve``), so a caller without the role gets 403, not a 422 describing the body the route expects;
+* a back-office or partner call that changes something (``Route.audited``) is recorded in the audit log once its
+  response is known, refused ones too (:mod:`functions.shared.audit`); no other route does any of that.
 """
 
 from __future__ import annotations
@@ -262,11 +264,27 @@ def entrypoint(app: ShopResolver, any_media_type: bool = False) -> Callable[[dic
         correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False
     )
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        recorded = audited.get((str(event.get("httpMethod", "")).upper(), str(event.get("resource", ""))))
         try:
             auth = authorise(app, event, any_media_type)
         except AppError as exc:
-            return _refusal(exc)
+            refusal = _refusal(exc)
+            if recorded is not None:
+                _record(recorded, event, from_event(event), refusal)
+            return refusal
         app.append_context(auth=auth)
-        return app.resolve(event, context)
+        response = app.resolve(event, context)
+        if recorded is not None:
+            _record(recorded, event, auth, response)
+        return response
 
+    # Back-office and partner writes are recorded in the audit log, refused calls too (functions.shared.audit);
+    # any other route (a read, a shopper's or a storefront call) is not found here and runs as before.
+    audited = {r.key: r for r in app.manifest.routes if r.audited}
     return handler
+
+
+def _record(route: Route, event: dict[str, Any], auth: AuthContext, response: dict[str, Any]) -> None:
+    from functions.shared.audit import record_call  # imported by the functions that record, and only by them
+
+    record_call(route, event, auth, response)

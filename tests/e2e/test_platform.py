@@ -39,6 +39,8 @@ def test_the_openapi_document_has_every_route_of_the_manifest(url: str) -> None:
         assert "x-handler-error" not in operation, operation["x-handler-error"]
         if route.auth is None:
             assert "security" not in operation
+        elif route.is_partner:
+            assert operation["security"] == [{"PartnerSignature": []}]
         else:
             assert operation["security"] == [{"CognitoIdToken": []}]
 
