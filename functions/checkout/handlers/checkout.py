@@ -12,6 +12,8 @@ from functions.checkout.handlers._cart import cart_identity
 from functions.checkout.manifest import MANIFEST
 from functions.checkout.model import CheckoutInput, Order
 from functions.checkout.service import service
+from functions.shared import metrics
+from functions.shared.errors import AppError
 from functions.shared.http import current_auth, entrypoint, make_resolver
 
 app = make_resolver(MANIFEST)
@@ -23,7 +25,14 @@ def checkout(body: CheckoutInput) -> Response[Order]:
     event = app.current_event
     key = event.get_header_value("Idempotency-Key", case_sensitive=False)
     _user, token = cart_identity(app)  # the guest cart to merge, if any (a malformed token is a 400)
-    order, replayed = service().checkout(str(auth.user_id), key, body, token, auth.email)
+    try:
+        order, replayed = service().checkout(str(auth.user_id), key, body, token, auth.email)
+    except AppError as exc:
+        if exc.code in ("OUT_OF_STOCK", "SOLD_OUT"):
+            metrics.count(metrics.STOCK_OUTS)
+        raise
+    if not replayed:
+        metrics.count(metrics.ORDERS_PLACED)
     headers: dict[str, Any] = {"Idempotent-Replayed": "true"} if replayed else {}
     return Response(
         status_code=200 if replayed else 201,

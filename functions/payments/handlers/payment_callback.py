@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from functions.payments.manifest import MANIFEST
 from functions.payments.providers.base import Acknowledgement, VerificationError
 from functions.payments.service import CallbackRefused, service
+from functions.shared import metrics
 from functions.shared.errors import BadRequest
 from functions.shared.http import entrypoint, make_resolver
 from functions.shared.logs import shop_logger
@@ -49,6 +50,8 @@ def payment_callback(provider: Annotated[str, Path(pattern="^(card|alipay|wechat
     except CallbackRefused as refused:
         logger.warning("payment callback does not match our records", extra={"provider": provider, "why": str(refused)})
         raise
+    if outcome in ("succeeded", "failed"):  # this callback changed the payment (not a duplicate or a refund)
+        metrics.count(metrics.PAYMENTS_SUCCEEDED if outcome == "succeeded" else metrics.PAYMENTS_FAILED)
     logger.info(
         "payment callback applied",
         extra={"provider": provider, "event": verified.provider_event_id, "outcome": outcome},
