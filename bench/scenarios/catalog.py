@@ -4,18 +4,49 @@ so the listings measured keep the same shape however many runs there are."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 from typing import Any
 
-from bench.harness import CATALOG_STAFF, Bench
+from bench.harness import CATALOG_STAFF, Bench, ScenarioFailed, outcome
 from bench.scenarios import scenario, seeder
 from bench.scenarios.relay import BATCH, stream_event
 from functions.catalog.events import ProductCreated
 from functions.catalog.model import Product
+from functions.catalog.service import FEED_SETTLE_S
 from functions.shared.outbox import outbox_item
 from functions.shared.wiring import StreamConsumer
 
 PHONES = 25  # more than one default page of 20: the first page of Phones has a next page
 AUDIO = 3
+# A partner app as the partner authorizer lets it through (its context, flattened to strings as API Gateway does).
+PARTNER_APP = {
+    "principalId": "app_01BENCH0000000000000000000",
+    "app_key": "app_01BENCH0000000000000000000",
+    "app_name": "Bench partner",
+    "scopes": "products:read orders:read shipments:write inventory:write",
+}
+
+
+def partner_event(
+    bench: Bench,
+    method: str,
+    path: str,
+    body: Any = None,
+    query: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The event of a signed partner call: the authorizer's context instead of Cognito claims, and the body hash
+    the client signed (``X-Content-SHA256``), which the HTTP layer checks against the body that arrived."""
+    event = bench.event(method, path, body, query=query)
+    event["requestContext"]["authorizer"] = dict(PARTNER_APP)
+    extra = dict(headers or {})
+    if event.get("body"):
+        extra["X-Content-SHA256"] = hashlib.sha256(str(event["body"]).encode()).hexdigest()
+    event["headers"] = {**(event.get("headers") or {}), **extra}
+    event["multiValueHeaders"] = {**(event.get("multiValueHeaders") or {}), **{k: [v] for k, v in extra.items()}}
+    return event
 
 
 def _seed(bench: Bench) -> dict[str, Any]:
@@ -81,6 +112,7 @@ def seed_catalog(bench: Bench) -> None:
         "huawei": huawei,
         "sony": sony,
         "product_ids": [p["product_id"] for p in products],
+        "seeded_at": time.time(),
     }
 
 
@@ -139,6 +171,39 @@ def categories(bench: Bench) -> dict[str, Any]:
 @scenario("ListBrands", "all brands", primary=True)
 def brands(bench: Bench) -> dict[str, Any]:
     return bench.event("GET", "/brands")
+
+
+# --- partner apps ------------------------------------------------------------------------------------------------
+
+
+def settled(bench: Bench) -> None:
+    """Wait (untimed) until the seeded products are old enough for the partner feed to hand them out."""
+    wait = _seed(bench)["seeded_at"] + FEED_SETTLE_S + 0.5 - time.time()
+    if wait > 0:
+        time.sleep(wait)
+
+
+@scenario("PartnerListProducts", "partner feed, first page of 20 (Query by_updated + BatchGetItem)", primary=True)
+def partner_feed(bench: Bench) -> dict[str, Any]:
+    settled(bench)
+    return partner_event(bench, "GET", "/partner/v1/products")
+
+
+@scenario("PartnerListProducts", "partner feed, 100 products a page")
+def partner_feed_large(bench: Bench) -> dict[str, Any]:
+    settled(bench)
+    return partner_event(bench, "GET", "/partner/v1/products", query={"limit": 100})
+
+
+@scenario("PartnerListProducts", "partner feed, updated_since the 20th seeded change (next page's worth)")
+def partner_feed_since(bench: Bench) -> dict[str, Any]:
+    settled(bench)
+    first = bench.invoke(bench.function("PartnerListProducts"), partner_event(bench, "GET", "/partner/v1/products"))
+    problem = outcome(first)
+    if problem is not None:
+        raise ScenarioFailed(f"GET /partner/v1/products: {problem}")
+    items = json.loads(first["body"])["items"]
+    return partner_event(bench, "GET", "/partner/v1/products", query={"updated_since": items[-1]["updated_at"]})
 
 
 # --- back office -------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Any
 
 from bench.harness import CATALOG_STAFF, Bench, Claims, ScenarioFailed, outcome
 from bench.scenarios import scenario, seeder
+from bench.scenarios.catalog import partner_event
 from bench.scenarios.checkout import (
     FULFILMENT_STAFF,
     deliver,
@@ -348,6 +349,25 @@ def record_count(bench: Bench) -> dict[str, Any]:
     return _movement(bench, {"type": "adjustment", "warehouse": FAR, "counted": on_hand + 2, "reason": "count"})
 
 
+def _partner_report(bench: Bench, body: dict[str, Any]) -> dict[str, Any]:
+    path = f"/partner/v1/inventory/{_seed(bench)['moving']}"
+    return partner_event(bench, "POST", path, body, headers={"Idempotency-Key": uuid.uuid4().hex})
+
+
+@scenario("PartnerRecordStock", "a supplier reports 50 units received", primary=True)
+def partner_inbound(bench: Bench) -> dict[str, Any]:
+    body = {"type": "inbound", "warehouse": NEAR, "quantity": 50, "reason": "delivery", "reference": "DN-1"}
+    return _partner_report(bench, body)
+
+
+@scenario("PartnerRecordStock", "a WMS reports a stock count that found 1 unit more")
+def partner_count(bench: Bench) -> dict[str, Any]:
+    sku = _seed(bench)["moving"]
+    view = bench.api("GET", f"/admin/inventory/{sku}/movements", claims=CATALOG_STAFF, query={"limit": 1})
+    on_hand = next(w["on_hand"] for w in view["stock"]["warehouses"] if w["warehouse"] == NEAR)
+    return _partner_report(bench, {"type": "adjustment", "warehouse": NEAR, "counted": on_hand + 1, "reason": "count"})
+
+
 @scenario("ListStockMovements", f"a SKU's stock and first ledger page (20 of {LEDGER_ENTRIES}+: a signed cursor)")
 def list_movements(bench: Bench) -> dict[str, Any]:
     return bench.event("GET", f"/admin/inventory/{_seed(bench)['moving']}/movements", claims=CATALOG_STAFF)
@@ -372,6 +392,21 @@ def create_shipment_keyed(bench: Bench) -> dict[str, Any]:
 def create_split_shipment(bench: Bench) -> dict[str, Any]:
     _claims, order = allocated(bench, _seed(bench)["split"])
     return shipment_event(bench, order["order_id"], parcel_id="P1")
+
+
+@scenario("PartnerCreateShipment", "a partner ships the one allocated parcel (Idempotency-Key)", primary=True)
+def partner_create_shipment(bench: Bench) -> dict[str, Any]:
+    _claims, order = allocated(bench)
+    body = {"carrier": CARRIER, "tracking_number": bench.unique("SF").upper()}
+    path = f"/partner/v1/orders/{order['order_id']}/shipments"
+    return partner_event(bench, "POST", path, body, headers={"Idempotency-Key": uuid.uuid4().hex})
+
+
+@scenario("PartnerCreateShipment", "the same request again (replayed: nothing written)")
+def partner_create_shipment_replay(bench: Bench) -> dict[str, Any]:
+    event = partner_create_shipment(bench)
+    invoke_ok(bench, event)
+    return event
 
 
 @scenario("AdminListShipments", "an order with one dispatched parcel", primary=True)

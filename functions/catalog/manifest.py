@@ -1,6 +1,7 @@
 """Wiring of the catalogue context: its table, bucket, routes and the outbox relay (see functions.shared.wiring)."""
 
 from functions.shared.wiring import (
+    PARTNER,
     PUBLIC,
     PUBLISH_EVENTS,
     Access,
@@ -24,6 +25,8 @@ TABLE = Table(
     indexes=(
         Index("by_price", partition_key="pk", sort_key="price_sk"),
         Index("by_newest", partition_key="pk", sort_key="new_sk"),
+        # Sparse: only the LIST#ALL listing rows carry upd_sk (the partner feed, functions.catalog.repository).
+        Index("by_updated", partition_key="pk", sort_key="upd_sk"),
     ),
     stream=True,
     ttl_attribute="expires_at",
@@ -181,6 +184,16 @@ MANIFEST = ContextManifest(
             auth=roles("catalog", "analyst"),
             uses=(reads(SEARCH.ref),),
             summary="Queries that found nothing on a day, with how often they were searched",
+        ),
+        Route(
+            name="PartnerListProducts",
+            handler=f"{_H}.partner_list_products.handler",
+            method="GET",
+            path="/partner/v1/products",
+            auth=PARTNER,
+            scope="products:read",
+            uses=(*_READ, reads("secret:cursor")),
+            summary="The published catalogue for partner apps, in change order (updated_since), with variants",
         ),
     ),
     consumers=(

@@ -235,6 +235,85 @@ class ProductPage(BaseModel):
     next_cursor: str | None = None
 
 
+class PartnerBrand(BaseModel):
+    brand_id: str
+    name: str
+
+
+class PartnerCategory(BaseModel):
+    category_id: str
+    path: list[str] = Field(description="Category ids from the root, ending with this one")
+    names: list[str] = Field(description="The names along the path")
+
+
+class PartnerVariant(BaseModel):
+    sku: str
+    options: dict[str, str]
+    price: Money
+    compare_at_price: Money | None = Field(default=None, description="The price before a discount, when there is one")
+    weight_grams: int
+    image_url: str | None = Field(default=None, description="The variant's own picture, if it has one")
+
+
+class PartnerImage(BaseModel):
+    url: str
+    alt: str = ""
+
+
+class PartnerProduct(BaseModel):
+    """A published product as partner apps see it (GET /partner/v1/products): its own contract, apart from the
+    storefront's, so the partner API stays stable while the internal model changes. No stock: the catalogue does not
+    hold any (docs/catalog.md)."""
+
+    product_id: str
+    name: str
+    description: str
+    brand: PartnerBrand
+    category: PartnerCategory
+    price: Money = Field(description="The 'from' price: the cheapest variant's")
+    variants: list[PartnerVariant]
+    images: list[PartnerImage]
+    created_at: datetime
+    updated_at: datetime = Field(description="Pass the last one you saw as updated_since to fetch what changed since")
+
+    @classmethod
+    def of(cls, product: Product) -> PartnerProduct:
+        urls = {i.image_id: i.url for i in product.images}
+        return cls(
+            product_id=product.product_id,
+            name=product.name,
+            description=product.description,
+            brand=PartnerBrand(brand_id=product.brand_id, name=product.brand_name),
+            category=PartnerCategory(
+                category_id=product.category_id, path=product.category_path, names=product.category_names
+            ),
+            price=product.price,
+            variants=[
+                PartnerVariant(
+                    sku=v.sku,
+                    options=v.options,
+                    price=v.price,
+                    compare_at_price=v.compare_at_price,
+                    weight_grams=v.weight_grams,
+                    image_url=urls.get(v.image_id) if v.image_id else None,
+                )
+                for v in product.variants
+            ],
+            images=[PartnerImage(url=i.url, alt=i.alt) for i in product.images],
+            created_at=product.created_at,
+            updated_at=product.updated_at,
+        )
+
+
+class PartnerProductPage(BaseModel):
+    items: list[PartnerProduct]
+    next_cursor: str | None = None
+    settled_until: datetime = Field(
+        description="Changes up to this time are in the feed; younger ones are held back a few seconds until they "
+        "have settled"
+    )
+
+
 class CategoryTree(BaseModel):
     items: list[CategoryNode]
 

@@ -14,7 +14,9 @@ listing row                     ``LIST#ALL``,           ``<product_id>``; a prod
                                 ``LIST#BRAND#<id>``     ``price_sk`` / ``new_sk`` feed the ``by_price`` /
                                                         ``by_newest`` indexes (partition ``pk``), so a listing in any
                                                         category (sub-categories included), brand and sort order is
-                                                        one Query
+                                                        one Query. The ``LIST#ALL`` row alone also has ``upd_sk``
+                                                        (``<updated_at>#<product_id>``), which feeds the sparse
+                                                        ``by_updated`` index: the partner feed in change order
 outbox event                    ``OUTBOX#<event_id>``   ``OUTBOX``; written in the same transaction as the change,
                                                         relayed to EventBridge from the stream, expires by TTL
 search reindex job              ``REINDEX#<job_id>``    ``JOB``; progress of a search rebuild, advanced page by page
@@ -23,7 +25,8 @@ search reindex job              ``REINDEX#<job_id>``    ``JOB``; progress of a s
 
 Access patterns: product page = GetItem; listing = one Query on an index (more only when a filter that is not part
 of the key, e.g. brand within a category, discards rows); categories = one Query; brands = one Query; create/update/
-archive = BatchGetItem of the references + one TransactWriteItems (product, SKU guards, listing rows, outbox).
+archive = BatchGetItem of the references + one TransactWriteItems (product, SKU guards, listing rows, outbox); a page
+of the partner feed (``updated_since`` or not) = one Query on ``by_updated`` + one BatchGetItem of the products.
 
 Invariants guarded by conditions: a product is created once (``attribute_not_exists``); an update applies only to the
 version it was based on; a SKU guard belongs to exactly one product and is never released, even when the variant is
@@ -37,18 +40,22 @@ bounds fails as a clear 422, not a 500).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
 from functions.catalog.model import Brand, Category, Product, ProductSummary
-from functions.shared.dynamo import cancellation_reasons, from_item, is_cancelled, to_item
-from functions.shared.errors import Conflict, Unprocessable
+from functions.shared.dynamo import cancellation_reasons, from_item, is_cancelled, sortable, to_item
+from functions.shared.errors import Conflict, ServiceUnavailable, Unprocessable
 from functions.shared.events import DomainEvent
 from functions.shared.outbox import outbox_put
 
 PRICE_DIGITS = 15
+FEED_PARTITION = "ALL"  # the listing partition whose rows also feed the by_updated index
+BATCH_GET_ATTEMPTS = 5
 MAX_QUERY_PAGES = 5  # a listing page never costs more than this many Query calls, however selective its filter
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit per TransactWriteItems
 
@@ -75,10 +82,18 @@ class CatalogRepository(Protocol):
     def query_listing(
         self, query: ListingQuery, start: dict[str, Any] | None
     ) -> tuple[list[ProductSummary], dict[str, Any] | None]: ...
+    def query_changes(
+        self, since: datetime | None, until: datetime, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[str], dict[str, Any] | None]: ...
+    def get_products(self, product_ids: list[str]) -> list[Product]: ...
 
 
 def price_key(amount: int, product_id: str) -> str:
     return f"{amount:0{PRICE_DIGITS}d}#{product_id}"
+
+
+def updated_key(updated_at: datetime, product_id: str) -> str:
+    return f"{sortable(updated_at)}#{product_id}"
 
 
 def listing_row(partition: str, product: Product) -> dict[str, Any]:
@@ -90,6 +105,9 @@ def listing_row(partition: str, product: Product) -> dict[str, Any]:
         price_sk=price_key(summary.price.amount, product.product_id),
         new_sk=f"{summary.created_at.isoformat()}#{product.product_id}",
     )
+    if partition == FEED_PARTITION:
+        # Only on one row per product, so the by_updated index holds each active product once.
+        row["upd_sk"] = updated_key(product.updated_at, product.product_id)
     return to_item(row)
 
 
@@ -213,6 +231,65 @@ class DynamoCatalogRepository:
         elif more:
             next_key = last
         return [ProductSummary.model_validate(from_item(r)) for r in rows], next_key
+
+    def query_changes(
+        self, since: datetime | None, until: datetime, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """Ids of active products in change order (oldest ``updated_at`` first) changed from ``since`` (inclusive,
+        when given) up to ``until`` (inclusive): one Query on the sparse ``by_updated`` index. A product changed
+        while a client pages moves further on, so it comes again with its new data and nothing is skipped."""
+        high = sortable(until) + "#~"  # "~" sorts after every "#<product_id>" of that instant
+        values: dict[str, Any] = {":pk": {"S": f"LIST#{FEED_PARTITION}"}, ":hi": {"S": high}}
+        if since is None:
+            key_cond = "pk = :pk AND upd_sk <= :hi"
+        else:
+            low = sortable(since)
+            if low > high:
+                return [], None  # nothing has settled since then yet (and BETWEEN refuses an empty range)
+            key_cond = "pk = :pk AND upd_sk BETWEEN :lo AND :hi"
+            values[":lo"] = {"S": low}
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "by_updated",
+            "KeyConditionExpression": key_cond,
+            "ExpressionAttributeValues": values,
+            "ProjectionExpression": "pk, sk, upd_sk",
+            "ScanIndexForward": True,
+            "Limit": limit + 1,  # one more than needed tells whether another page exists
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = self._ddb.query(**kwargs)
+        rows = page.get("Items", [])
+        more = len(rows) > limit or "LastEvaluatedKey" in page
+        rows = rows[:limit]
+        next_key = None
+        if more and rows:
+            tail = rows[-1]
+            next_key = {"pk": tail["pk"], "sk": tail["sk"], "upd_sk": tail["upd_sk"]}
+        return [str(r["sk"]["S"]) for r in rows], next_key
+
+    def get_products(self, product_ids: list[str]) -> list[Product]:
+        """The products, in the order asked (unknown ids left out): one BatchGetItem (at most 100 ids), whose
+        unprocessed keys are asked again."""
+        if not product_ids:
+            return []
+        if len(product_ids) > 100:
+            raise ValueError("BatchGetItem takes at most 100 keys")
+        keys = [{"pk": {"S": f"PRODUCT#{p}"}, "sk": {"S": "PRODUCT"}} for p in dict.fromkeys(product_ids)]
+        request: dict[str, Any] = {self._table: {"Keys": keys}}
+        found: dict[str, Product] = {}
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            if attempt:
+                time.sleep(0.02 * 2**attempt)
+            answer = self._ddb.batch_get_item(RequestItems=request)
+            for raw in answer["Responses"].get(self._table, []):
+                product = Product.model_validate(from_item(raw))
+                found[product.product_id] = product
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return [found[p] for p in product_ids if p in found]
+        raise ServiceUnavailable("the catalogue is busy, retry shortly")
 
     # --- writes ------------------------------------------------------------------------------------------------
 

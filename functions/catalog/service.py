@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from functions.catalog.events import ProductArchived, ProductCreated, ProductUpdated
@@ -20,6 +20,8 @@ from functions.catalog.model import (
     Image,
     ImageInput,
     ImageUpload,
+    PartnerProduct,
+    PartnerProductPage,
     PresignedUpload,
     Product,
     ProductInput,
@@ -38,10 +40,20 @@ from functions.shared.events import utcnow
 from functions.shared.ids import prefixed
 
 Sort = Literal["newest", "price_asc", "price_desc"]
+# The partner feed hands out no change younger than this: the index is eventually consistent and a write commits a
+# moment after its updated_at was taken, so a change must have had time to show up before the feed moves past it.
+FEED_SETTLE_S = 5
 MAX_IMAGES = 20
 IMAGE_MAX_BYTES = 10 * 1024 * 1024
 UPLOAD_EXPIRES_S = 900
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+def next_updated_at(previous: datetime | None) -> datetime:
+    """Now, but always after the product's previous change: the partner feed is in ``updated_at`` order, and a
+    writer whose clock is a little behind must not put a newer state of a product before an older one."""
+    now = utcnow()
+    return now if previous is None else max(now, previous + timedelta(microseconds=1))
 
 
 def shop_currency() -> str:
@@ -155,6 +167,20 @@ class CatalogService:
     def brands(self) -> list[Brand]:
         return sorted(self.repo.list_brands(), key=lambda b: b.name.casefold())
 
+    # --- partner apps ------------------------------------------------------------------------------------------
+
+    def partner_products(self, updated_since: datetime | None, limit: int, page: str | None) -> PartnerProductPage:
+        """The published (active) catalogue in change order, from ``updated_since`` (inclusive) when given. The
+        index row of a product archived a moment ago may still be there, so what the products say decides."""
+        since = updated_since.astimezone(UTC).isoformat() if updated_since is not None else None
+        fp = cursor.fingerprint(list="partner_products", since=since)
+        until = utcnow() - timedelta(seconds=FEED_SETTLE_S)
+        ids, last = self.repo.query_changes(updated_since, until, limit, cursor.decode(page, fp))
+        products = [p for p in self.repo.get_products(ids) if p.visible]
+        return PartnerProductPage(
+            items=[PartnerProduct.of(p) for p in products], next_cursor=cursor.encode(last, fp), settled_until=until
+        )
+
     # --- back office -------------------------------------------------------------------------------------------
 
     def admin_get_product(self, product_id: str) -> Product:
@@ -190,7 +216,13 @@ class CatalogService:
         return brand
 
     def _build(
-        self, product_id: str, data: ProductInput, version: int, created_at: datetime, images: list[Image]
+        self,
+        product_id: str,
+        data: ProductInput,
+        version: int,
+        created_at: datetime,
+        images: list[Image],
+        previous: datetime | None = None,
     ) -> Product:
         currency = shop_currency()
         if any(v.price.currency != currency for v in data.variants):
@@ -218,7 +250,7 @@ class CatalogService:
             images=images,
             version=version,
             created_at=created_at,
-            updated_at=utcnow(),
+            updated_at=next_updated_at(previous),
         )
 
     def create_product(self, data: ProductInput) -> Product:
@@ -236,7 +268,9 @@ class CatalogService:
                 f"you edited version {data.version} but the product is at version {current.version}; reload it",
                 code="VERSION_CONFLICT",
             )
-        product = self._build(product_id, data, current.version + 1, current.created_at, current.images)
+        product = self._build(
+            product_id, data, current.version + 1, current.created_at, current.images, current.updated_at
+        )
         event = ProductArchived if product.status is ProductStatus.ARCHIVED else ProductUpdated
         self.repo.save_product(current, product, event(product=product))
         return product
@@ -246,7 +280,11 @@ class CatalogService:
         if current.status is ProductStatus.ARCHIVED:
             return current  # DELETE is idempotent: archiving twice changes nothing and publishes nothing
         product = current.model_copy(
-            update={"status": ProductStatus.ARCHIVED, "version": current.version + 1, "updated_at": utcnow()}
+            update={
+                "status": ProductStatus.ARCHIVED,
+                "version": current.version + 1,
+                "updated_at": next_updated_at(current.updated_at),
+            }
         )
         self.repo.save_product(current, product, ProductArchived(product=product))
         return product
@@ -261,7 +299,11 @@ class CatalogService:
         key = f"products/{product_id}/{image_id}.{_EXTENSIONS[data.content_type]}"
         image = Image(image_id=image_id, url=self.uploads.public_url(key), alt=data.alt)
         product = current.model_copy(
-            update={"images": [*current.images, image], "version": current.version + 1, "updated_at": utcnow()}
+            update={
+                "images": [*current.images, image],
+                "version": current.version + 1,
+                "updated_at": next_updated_at(current.updated_at),
+            }
         )
         self.repo.save_product(current, product, ProductUpdated(product=product))
         return ImageUpload(

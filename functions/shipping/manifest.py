@@ -4,6 +4,7 @@ Shipping never reads the checkout's table: it learns each paid order (lines, add
 tells the checkout what it did through its own events (docs/shipping.md)."""
 
 from functions.shared.wiring import (
+    PARTNER,
     PUBLIC,
     PUBLISH_EVENTS,
     SIGNED_IN,
@@ -159,6 +160,26 @@ MANIFEST = ContextManifest(
             auth=roles("fulfilment"),
             uses=_WRITE,
             summary="Approve, reject (with a reason) or receive (with the goods' condition) a return",
+        ),
+        Route(
+            name="PartnerCreateShipment",
+            handler=f"{_H}.partner_create_shipment.handler",
+            method="POST",
+            path="/partner/v1/orders/{order_id}/shipments",
+            auth=PARTNER,
+            scope="shipments:write",
+            uses=_WRITE,
+            summary="A logistics partner dispatches an allocated parcel (as staff do; Idempotency-Key required)",
+        ),
+        Route(
+            name="PartnerRecordStock",
+            handler=f"{_H}.partner_record_stock.handler",
+            method="POST",
+            path="/partner/v1/inventory/{sku}",
+            auth=PARTNER,
+            scope="inventory:write",
+            uses=_WRITE,
+            summary="A supplier or WMS reports an inbound, outbound or stock count (Idempotency-Key required)",
         ),
     ),
     consumers=(

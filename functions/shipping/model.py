@@ -147,16 +147,49 @@ class MovementInput(Strict):
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> Self:
-        if self.type == "adjustment":
-            if self.counted is None or self.quantity is not None:
-                raise ValueError("an adjustment gives `counted` (the units counted on the shelf), not `quantity`")
-        elif self.quantity is None or self.counted is not None:
-            raise ValueError(f"a movement of type {self.type} gives `quantity`, not `counted`")
+        _check_units(self.type, self.quantity, self.counted)
         if (self.type == "transfer") != (self.to_warehouse is not None):
             raise ValueError("`to_warehouse` is given for a transfer, and only for one")
         if self.type == "transfer" and self.to_warehouse == self.warehouse:
             raise ValueError("a transfer goes to another warehouse")
         return self
+
+
+def _check_units(kind: str, quantity: int | None, counted: int | None) -> None:
+    if kind == "adjustment":
+        if counted is None or quantity is not None:
+            raise ValueError("an adjustment gives `counted` (the units counted on the shelf), not `quantity`")
+    elif quantity is None or counted is not None:
+        raise ValueError(f"a movement of type {kind} gives `quantity`, not `counted`")
+
+
+PartnerMovementKind = Literal["inbound", "outbound", "adjustment"]
+
+
+class PartnerMovementInput(Strict):
+    """A stock report from a supplier or WMS partner (POST /partner/v1/inventory/{sku}): the movements of the back
+    office (:class:`MovementInput`) but a transfer, which is the shop's decision between two sites, not one site's
+    report (a partner reports it as an outbound at one warehouse and an inbound at the other)."""
+
+    type: PartnerMovementKind
+    warehouse: WarehouseCode
+    quantity: Units | None = Field(default=None, description="Units received (inbound) or gone (outbound)")
+    counted: Annotated[StrictInt, Field(ge=0, le=MAX_MOVEMENT_UNITS)] | None = Field(
+        default=None, description="An adjustment: the units counted on the shelf now"
+    )
+    reason: Reason
+    reference: Annotated[str, Field(max_length=100, description="Delivery note, count sheet, ...")] = ""
+
+    _clean = field_validator("reason", "reference")(plain_line)
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> Self:
+        _check_units(self.type, self.quantity, self.counted)
+        return self
+
+    def movement(self) -> MovementInput:
+        """The same movement as staff would enter it, so every rule of :class:`MovementInput` applies."""
+        return MovementInput.model_validate(self.model_dump())
 
 
 LedgerKind = Literal["inbound", "outbound", "adjustment", "transfer_out", "transfer_in", "dispatch", "return"]
