@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.shared import correlation
 from functions.shared.ids import new_id
 
 _REGISTRY: dict[tuple[str, str], type[DomainEvent]] = {}
@@ -34,6 +35,10 @@ class DomainEvent(BaseModel):
 
     event_id: str = Field(default_factory=new_id, description="Unique per event; consumers de-duplicate on it")
     occurred_at: datetime = Field(default_factory=utcnow)
+    correlation_id: str | None = Field(
+        default_factory=correlation.current,
+        description="The request (or event) this one follows from; the same from the HTTP request to the last consumer",
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -54,9 +59,15 @@ def registered() -> dict[tuple[str, str], type[DomainEvent]]:
 
 def parse(source: str, detail_type: str, detail: dict[str, Any] | str) -> DomainEvent:
     model = _REGISTRY[(source, detail_type)]
-    return model.model_validate_json(detail) if isinstance(detail, str) else model.model_validate(detail)
+    event = model.model_validate_json(detail) if isinstance(detail, str) else model.model_validate(detail)
+    correlation.use(event.correlation_id or event.event_id)
+    return event
 
 
 def detail_of(eventbridge_event: dict[str, Any]) -> dict[str, Any]:
-    detail = eventbridge_event.get("detail", {})
-    return json.loads(detail) if isinstance(detail, str) else dict(detail)
+    """The event's detail. The consumer handling it takes on its correlation id (functions.shared.correlation)."""
+    raw = eventbridge_event.get("detail", {})
+    detail = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    cid = detail.get("correlation_id") if isinstance(detail, dict) else None
+    correlation.use(str(cid) if cid else str(detail.get("event_id") or "") or None)
+    return detail

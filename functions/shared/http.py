@@ -34,6 +34,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.json_encoder import Encoder
 from botocore.exceptions import ClientError
 
+from functions.shared import correlation
 from functions.shared.auth import AuthContext, from_event
 from functions.shared.errors import (
     AppError,
@@ -264,6 +265,8 @@ def entrypoint(app: ShopResolver, any_media_type: bool = False) -> Callable[[dic
         correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False
     )
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        # Events created while serving this request carry its id (functions.shared.correlation).
+        correlation.use(str((event.get("requestContext") or {}).get("requestId") or "") or None)
         recorded = audited.get((str(event.get("httpMethod", "")).upper(), str(event.get("resource", ""))))
         try:
             auth = authorise(app, event, any_media_type)

@@ -36,3 +36,18 @@ def shop_logger(**kwargs: Any) -> Logger:
     """A Powertools ``Logger`` (same arguments) whose lines are masked; ``logger_formatter`` defaults to masking."""
     kwargs.setdefault("logger_formatter", MaskingFormatter())
     return Logger(**kwargs)
+
+
+def set_correlation_id(value: str | None) -> None:
+    """Every logger of this function's service shares one formatter (see above), so one logger sets it for all."""
+    _correlation_logger().set_correlation_id(value)
+
+
+_CORRELATION_LOGGER: Logger | None = None
+
+
+def _correlation_logger() -> Logger:
+    global _CORRELATION_LOGGER  # noqa: PLW0603 - created on first use, not at import
+    if _CORRELATION_LOGGER is None:
+        _CORRELATION_LOGGER = shop_logger()
+    return _CORRELATION_LOGGER
