@@ -352,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     payload = run(args)
     print_report(payload)
     path = write_json(args.out, payload)
-    print(f"\nwrote {path.relative_to(REPO_ROOT)}")
+    shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+    print(f"\nwrote {shown}")
     return 1 if args.strict and payload["summary"]["errors"] else 0
 
 
