@@ -134,8 +134,13 @@ def test_a_partner_syncs_the_catalogue_and_orders_ships_a_parcel_and_reports_sto
     sku, spare = make_skus(25900, 9900, stock=4)
     page = partner.get("/partner/v1/products", limit=2)
     assert len(page["items"]) <= 2 and page["items"], page
-    changed = list(partner.pages("/partner/v1/products", updated_since=since, limit=50))
-    product = next(p for p in changed if any(v["sku"] == sku for v in p["variants"]))
+
+    def product_in_feed() -> dict[str, Any] | None:
+        # The feed holds back changes younger than its 5 s settle delay: the product shows once it has settled.
+        changed = partner.pages("/partner/v1/products", updated_since=since, limit=50)
+        return next((p for p in changed if any(v["sku"] == sku for v in p["variants"])), None)
+
+    product = eventually(product_in_feed, f"product with {sku} in the partner catalogue feed")
     assert {v["sku"] for v in product["variants"]} == {sku, spare} and product["price"]["amount"] == 9900
 
     # A shopper's paid order in the feed, personal data masked; the same by id.
