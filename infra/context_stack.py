@@ -43,7 +43,7 @@ from functions.shared.wiring import (
 from infra.api import CORS_ALLOW_ORIGINS, ApiHandles, AuthorizerRef, import_api, is_protected
 from infra.components.code import function_code, powertools_layer
 from infra.components.function import ShopFunction
-from infra.components.monitoring import queue_alarms, table_alarm
+from infra.components.monitoring import audit_undelivered_filter, queue_alarms, table_alarm
 from infra.config import StageConfig
 from infra.grants import Resources, SharedResources, TableBinding, logical_id
 
@@ -310,6 +310,8 @@ class ContextStack(NestedStack):
         )
         for use in spec.uses:
             self.resources.grant(function.function, use)
+        if isinstance(spec, Route) and spec.audited:
+            audit_undelivered_filter(function, function.log_group)
         self.functions[spec.name] = function
         return function
 

@@ -8,6 +8,8 @@ operations.md). Alarms, one rule each:
 * Every consumer's dead-letter queue and every stream consumer's failure queue: a message in it (depth > 0).
 * Every consumer queue: its oldest message older than 5 minutes (a consumer falling behind or failing).
 * Every table: a throttled read or write.
+* An audit record that could not be delivered (functions/shared/audit.py logs it whole instead): any, from any
+  audited route's log group (a metric filter on each feeds one metric).
 * Orders placed: outside the anomaly detection band (2 standard deviations) for 15 minutes, e.g. a storefront
   outage (too few) or a bot (too many).
 """
@@ -18,6 +20,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -29,6 +32,8 @@ PAYMENTS_FAILED = "PaymentsFailed"
 STOCK_OUTS = "StockOuts"
 BUSINESS_METRICS = (ORDERS_PLACED, PAYMENTS_SUCCEEDED, PAYMENTS_FAILED, STOCK_OUTS)
 
+AUDIT_UNDELIVERED = "AuditRecordsUndelivered"
+AUDIT_UNDELIVERED_MESSAGE = "audit record not delivered"  # functions/shared/audit.py
 OLDEST_MESSAGE_ALARM_S = 300
 FIVE_MINUTES = Duration.minutes(5)
 ONE_MINUTE = Duration.minutes(1)
@@ -91,6 +96,20 @@ def table_alarm(scope: Construct, name: str, table: dynamodb.ITable, topic: sns.
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
     )
     _notify(alarm, topic)
+
+
+def audit_undelivered_filter(scope: Construct, log_group: logs.ILogGroup) -> logs.MetricFilter:
+    """Counts the audit records an audited route had to log instead of delivering (the log line keeps the record)."""
+    return logs.MetricFilter(
+        scope,
+        "AuditUndelivered",
+        log_group=log_group,
+        metric_namespace=METRICS_NAMESPACE,
+        metric_name=AUDIT_UNDELIVERED,
+        filter_pattern=logs.FilterPattern.string_value("$.message", "=", AUDIT_UNDELIVERED_MESSAGE),
+        metric_value="1",
+        default_value=0,
+    )
 
 
 class PlatformMonitoring(Construct):
@@ -188,6 +207,19 @@ class PlatformMonitoring(Construct):
             ok_actions=[topic.topic_arn],
         )
         self.alarms["OrdersPlacedAnomaly"] = anomaly
+        self.alarms["AuditUndelivered"] = cloudwatch.Alarm(
+            self,
+            "AuditUndelivered",
+            alarm_description="Audit records that could not be delivered; recover them from the routes' logs "
+            f"(search {AUDIT_UNDELIVERED_MESSAGE!r}, docs/audit.md)",
+            metric=cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE, metric_name=AUDIT_UNDELIVERED, statistic="Sum", period=FIVE_MINUTES
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
         for alarm in self.alarms.values():
             _notify(alarm, topic)
 

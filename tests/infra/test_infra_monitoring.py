@@ -69,3 +69,12 @@ def test_one_dashboard_shows_business_api_lambda_and_queue_health(stage: Synth) 
     body = json.dumps(props(dashboard)["DashboardBody"])
     for title in ("Orders placed", "Payments", "Stock-outs", "API latency", "Lambda", "Dead-letter queues"):
         assert title in body
+
+
+def test_an_undelivered_audit_record_from_any_audited_route_alarms(dev: Synth) -> None:
+    filters = [props(f) for t in dev.nested.values() for f in resources(t, "AWS::Logs::MetricFilter").values()]
+    audit = [f for f in filters if f["MetricTransformations"][0]["MetricName"] == "AuditRecordsUndelivered"]
+    assert len(audit) == len([r for r in PLATFORM.routes if r.audited])
+    assert all("audit record not delivered" in f["FilterPattern"] for f in audit)
+    alarms = _alarms(dev)
+    assert any(a.get("MetricName") == "AuditRecordsUndelivered" and a["Threshold"] == 0 for a in alarms)
