@@ -36,11 +36,12 @@ def partner_event(
     body: Any = None,
     query: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    app: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The event of a signed partner call: the authorizer's context instead of Cognito claims, and the body hash
     the client signed (``X-Content-SHA256``), which the HTTP layer checks against the body that arrived."""
     event = bench.event(method, path, body, query=query)
-    event["requestContext"]["authorizer"] = dict(PARTNER_APP)
+    event["requestContext"]["authorizer"] = dict(app or PARTNER_APP)
     extra = dict(headers or {})
     if event.get("body"):
         extra["X-Content-SHA256"] = hashlib.sha256(str(event["body"]).encode()).hexdigest()

@@ -24,6 +24,7 @@ from typing import Any
 
 from bench.harness import CATALOG_STAFF, Bench, Claims, ScenarioFailed, outcome
 from bench.scenarios import scenario, seeder
+from bench.scenarios.catalog import partner_event as catalog_partner_event
 from bench.scenarios.relay import BATCH, stream_event
 from functions.accounts.events import AddressDeleted, AddressSaved, SavedAddressDetails
 from functions.catalog.events import ProductCreated, ProductUpdated
@@ -428,10 +429,8 @@ ORDERS_APP = {
 
 
 def partner_event(bench: Bench, path: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A signed partner GET as the authorizer passes it on: the app's context instead of Cognito claims."""
-    event = bench.event("GET", path, query=query)
-    event["requestContext"]["authorizer"] = dict(ORDERS_APP)
-    return event
+    """A signed partner GET by the order-sync app (only ``orders:read``)."""
+    return catalog_partner_event(bench, "GET", path, query=query, app=ORDERS_APP)
 
 
 def _since(hours: int) -> str:

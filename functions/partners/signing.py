@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from functions.shared.headers import header_value
+
 MAX_SKEW_S = 300
 # A nonce is remembered for as long as a request carrying it could still pass the timestamp check: a request signed
 # at t is accepted until t + 300 s of our clock, and one whose clock ran 300 s fast as late as t + 600 s.
@@ -103,17 +105,10 @@ class SignedRequest:
         return hmac.compare_digest(signature(secret, self.text), self.signature)
 
 
-def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    for key, value in (headers or {}).items():
-        if key.lower() == name.lower():
-            return None if value is None else str(value)
-    return None
-
-
 def parse(method: str, path: str, headers: Mapping[str, str] | None, query: Iterable[tuple[str, str]]) -> SignedRequest:
     """The signed request in an API Gateway request, or :class:`SignatureRejected` for a missing or malformed
     header."""
-    values = {name: (_header(headers, name) or "").strip() for name in (*REQUIRED_HEADERS, HEADER_BODY_SHA256)}
+    values = {name: (header_value(headers, name) or "").strip() for name in (*REQUIRED_HEADERS, HEADER_BODY_SHA256)}
     missing = [name for name in REQUIRED_HEADERS if not values[name]]
     if missing:
         raise SignatureRejected(f"missing {', '.join(missing)}")

@@ -33,6 +33,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from functions.shared.headers import header_value
 from functions.shared.ids import new_id
 from functions.shared.logs import shop_logger
 from functions.shared.masking import mask_personal
@@ -87,10 +88,7 @@ def _clip(text: str | None, limit: int = MAX_VALUE_CHARS) -> str | None:
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
-    for key, value in (event.get("headers") or {}).items():
-        if str(key).lower() == name:
-            return None if value is None else str(value)
-    return None
+    return header_value(event.get("headers"), name)
 
 
 def _json(raw: Any, is_base64: bool = False, limit: int = MAX_PARSED_BODY_BYTES) -> tuple[bool, Any]:

@@ -44,6 +44,7 @@ from functions.shared.errors import (
     UnsupportedMediaType,
     error_body,
 )
+from functions.shared.headers import header_value
 from functions.shared.logs import shop_logger
 from functions.shared.wiring import ContextManifest, Route, role_allows
 
@@ -213,10 +214,7 @@ def authorise(app: ShopResolver, event: dict[str, Any], any_media_type: bool = F
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
-    for key, value in (event.get("headers") or {}).items():
-        if key.lower() == name.lower():
-            return str(value) if value is not None else None
-    return None
+    return header_value(event.get("headers"), name)
 
 
 def _optional_identity(event: dict[str, Any]) -> AuthContext:
