@@ -4,6 +4,7 @@
 """
 
 from functions.accounts.manifest import MANIFEST as ACCOUNTS
+from functions.analytics.manifest import MANIFEST as ANALYTICS
 from functions.audit.manifest import MANIFEST as AUDIT
 from functions.catalog.manifest import MANIFEST as CATALOG
 from functions.checkout.manifest import MANIFEST as CHECKOUT
@@ -13,7 +14,7 @@ from functions.shared.wiring import Platform, Secret
 from functions.shipping.manifest import MANIFEST as SHIPPING
 
 PLATFORM = Platform(
-    contexts=(CATALOG, ACCOUNTS, CHECKOUT, PAYMENTS, SHIPPING, AUDIT, PARTNERS),
+    contexts=(CATALOG, ACCOUNTS, CHECKOUT, PAYMENTS, SHIPPING, AUDIT, PARTNERS, ANALYTICS),
     secrets=(
         Secret("cursor", "HMAC key that signs pagination cursors"),
         Secret(

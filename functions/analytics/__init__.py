@@ -1,0 +1,1 @@
+"""The analytics context: back-office figures counted from the other contexts' events."""
