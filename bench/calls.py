@@ -7,7 +7,10 @@ the cursor-signing secret) and *warm* (a second request of the same kind, with i
 fresh names). Every AWS API call is recorded by service and operation, with DynamoDB's consumed capacity: moto's
 figure as returned (moto uses fixed numbers and returns none for TransactWriteItems: shown as ``n/r``) and an
 estimate from the item sizes (``bench.capacity``; ``~`` marks a lower bound). A DynamoDB Scan on a request path is
-flagged. Nothing here is timed for its own sake; the ms column only helps to read the cold/warm difference.
+flagged. A function whose log feeds a ``LogSubscription`` also has the feed lines it wrote counted per call
+(``bench.logcount``): what recording a product view, a search or an add to cart costs the request is those lines,
+and the goals check that it makes no AWS request for them. Nothing here is timed for its own sake; the ms column
+only helps to read the cold/warm difference.
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/calls.py [--only GetProduct,ListProducts]``.
 Prints a table and writes ``bench/results/calls.json``. See bench/README.md for how to read it.
@@ -43,24 +46,62 @@ RESULT_MARK = "BENCH-RESULT "
 
 @dataclass(frozen=True)
 class Goal:
+    """Met when every scenario of ``function`` whose label starts with ``label_prefix`` makes, cold and warm, this
+    many DynamoDB requests, other AWS requests and feed lines (``None``: not checked)."""
+
     text: str
     function: str
     label_prefix: str = ""
-    dynamodb_requests: int = 1
+    dynamodb_requests: int | None = 1
+    other_requests: int | None = None
+    feed_lines: int | None = None
 
 
+# Recording for analytics (functions.shared.activity) is log lines only: a request that records makes no AWS request
+# but the operation's own DynamoDB ones (other_requests=0: no events:PutEvents, no logs call), and writes its lines.
 GOALS = (
     Goal("a product page is one DynamoDB request", "GetProduct"),
     Goal("a category listing is one DynamoDB request", "ListProducts", "category listing"),
+    Goal(
+        "recording a product view adds 0 AWS requests, 1 log line (the page: 1 DynamoDB request, nothing else)",
+        "GetProduct",
+        "product page",
+        feed_lines=1,
+        other_requests=0,
+    ),
+    Goal(
+        "recording a view from a search adds 0 AWS requests, 2 log lines (search_view + product_view)",
+        "GetProduct",
+        "search result opened",
+        feed_lines=2,
+        other_requests=0,
+    ),
+    Goal(
+        "recording a search adds 0 AWS requests, 1 log line (only the search's own DynamoDB Queries)",
+        "ListProducts",
+        "keyword search",
+        dynamodb_requests=None,
+        feed_lines=1,
+        other_requests=0,
+    ),
+    Goal(
+        "recording an add to cart adds 0 AWS requests, 1 log line (only the cart's own DynamoDB requests)",
+        "AddCartItem",
+        dynamodb_requests=None,
+        feed_lines=1,
+        other_requests=0,
+    ),
 )
 
 # The child: hooks first (before any client exists), then the handler, then the calls, one phase each.
 CHILD = f"""
 import json, sys, time
 from bench.awscount import Recorder
+from bench.logcount import FeedLineCounter
 with open(sys.argv[1], encoding="utf-8") as f:
     spec = json.load(f)
 recorder = Recorder.install({{t: [tuple(k) for k in keys] for t, keys in spec["index_keys"].items()}})
+feed = FeedLineCounter.install(spec["feed_keys"])
 from local.apigw import LambdaContext
 out = {{"import_error": None, "init": [], "results": []}}
 try:
@@ -70,6 +111,7 @@ except BaseException as exc:
     handler, out["import_error"] = None, type(exc).__name__ + ": " + str(exc)
 phases = [item["phase"] for item in spec["events"]]
 out["init"] = [c.as_dict() for c in recorder.take(phases[0])]
+feed.take()
 for i, item in enumerate(spec["events"]):
     if handler is None:
         break
@@ -82,9 +124,16 @@ for i, item in enumerate(spec["events"]):
     elapsed = (time.perf_counter() - t0) * 1000
     calls = recorder.take(phases[i + 1] if i + 1 < len(phases) else "after")
     out["results"].append({{"phase": item["phase"], "ms": elapsed, "response": response, "error": error,
-                            "calls": [c.as_dict() for c in calls]}})
-print("{RESULT_MARK}" + json.dumps(out, default=str))
+                            "calls": [c.as_dict() for c in calls], "feed_lines": feed.take()}})
+print("{RESULT_MARK}" + json.dumps(out, default=str), file=sys.__stdout__, flush=True)
 """
+
+
+def feed_keys(function: Function) -> list[str]:
+    """The keys of the log subscriptions that read ``function``'s log (none: it feeds nothing)."""
+    return sorted(
+        {key for c in PLATFORM.contexts for s in c.log_subscriptions if function.name in s.sources for key in s.keys}
+    )
 
 
 def index_keys(aws: LocalAws) -> IndexKeys:
@@ -105,12 +154,14 @@ def summarise_phase(result: dict[str, Any]) -> dict[str, Any]:
     estimated = [c for c in ddb if c["est_rcu"] is not None]
     problem = result["error"] or outcome(result["response"])
     return {
+        "feed_lines": result["feed_lines"],
         "ok": problem is None,
         "problem": problem,
         "ms": round(result["ms"], 1),
         "requests": dict(requests),
         "aws_requests": len(calls),
         "dynamodb_requests": len(ddb),
+        "other_requests": len(calls) - len(ddb),
         "scans": sum(1 for c in ddb if c["operation"] == "Scan"),
         "moto_reported_cu": round(sum(c["reported_cu"] for c in reported), 2) if reported else None,
         "moto_not_reported": sorted({c["operation"] for c in ddb if c["reported_cu"] is None}),
@@ -137,6 +188,7 @@ def run_scenario(
         "attribute": function.attribute,
         "events": events,
         "index_keys": index_keys(aws),
+        "feed_keys": feed_keys(function),
     }
     path = directory / f"{function.name}-{time.monotonic_ns()}.json"
     path.write_text(json.dumps(spec), encoding="utf-8")
@@ -163,6 +215,7 @@ def run_scenario(
     problems = [f"{name}: {p['problem']}" for name, p in phases.items() if not p["ok"]]
     return {
         **entry,
+        "feeds": bool(spec["feed_keys"]),
         "status": "ok" if not problems else "error",
         "error": "; ".join(problems) or None,
         "init_requests": [f"{c['service']}:{c['operation']}" for c in out["init"]],
@@ -195,6 +248,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return build_payload(rows, seed_errors, time.monotonic() - started)
 
 
+_GOAL_FIGURES = ("dynamodb_requests", "other_requests", "feed_lines")
+
+
 def evaluate_goals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     results = []
     for goal in GOALS:
@@ -203,19 +259,16 @@ def evaluate_goals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for r in rows
             if r["function"] == goal.function and (r.get("scenario") or "").startswith(goal.label_prefix)
         ]
-        checked = [
-            {
-                "scenario": r["scenario"],
-                "cold_dynamodb_requests": r["cold"]["dynamodb_requests"] if "cold" in r else None,
-                "warm_dynamodb_requests": r["warm"]["dynamodb_requests"] if "warm" in r else None,
-                "met": r.get("status") == "ok"
-                and r["cold"]["dynamodb_requests"] == goal.dynamodb_requests
-                and r["warm"]["dynamodb_requests"] == goal.dynamodb_requests,
-            }
-            for r in matching
-        ]
+        wanted = {f: getattr(goal, f) for f in _GOAL_FIGURES if getattr(goal, f) is not None}
+        checked = []
+        for r in matching:
+            figures = {f"{p}_{f}": r[p][f] if p in r else None for f in _GOAL_FIGURES for p in ("cold", "warm")}
+            met = r.get("status") == "ok" and all(
+                figures[f"{p}_{f}"] == want for f, want in wanted.items() for p in ("cold", "warm")
+            )
+            checked.append({"scenario": r["scenario"], **figures, "met": met})
         met = all(c["met"] for c in checked) if checked else None  # None: not run (--only left it out)
-        results.append({"goal": goal.text, "met": met, "checked": checked})
+        results.append({"goal": goal.text, "checked_figures": sorted(wanted), "met": met, "checked": checked})
     return results
 
 
@@ -271,18 +324,30 @@ def _capacity_text(phase: dict[str, Any]) -> tuple[str, str]:
     return moto, f"{mark if rcu else ''}{rcu:g}/{mark if wcu else ''}{wcu:g}"
 
 
+_FIGURE_NAMES = {"dynamodb_requests": "ddb", "other_requests": "other AWS", "feed_lines": "feed lines"}
+
+
+def _goal_figures_text(goal: dict[str, Any], checked: dict[str, Any]) -> str:
+    """``product page: ddb 1/1, other AWS 0/0, feed lines 1/1`` (cold/warm): the DynamoDB figure and what else the
+    goal checks."""
+    shown = [f for f in _GOAL_FIGURES if f == "dynamodb_requests" or f in goal["checked_figures"]]
+    parts = ", ".join(f"{_FIGURE_NAMES[f]} {checked[f'cold_{f}']}/{checked[f'warm_{f}']}" for f in shown)
+    return f"{checked['scenario']}: {parts}"
+
+
 def print_report(payload: dict[str, Any]) -> None:
     m, summary = payload["machine"], payload["summary"]
     print()
     print(f"AWS requests per operation, {m['date']}, Python {m['python']}, {m['cpu_count']} CPUs")
     print("cold = first request in a fresh process; warm = the next one. ddb = DynamoDB requests cold/warm.")
     print("moto CU = ConsumedCapacity moto returned (fixed per API; n/r = none returned). est. = item-size estimate")
-    print("for the warm call, RCU/WCU (~ = lower bound). Flags: SCAN = DynamoDB Scan on a request path.")
+    print("for the warm call, RCU/WCU (~ = lower bound). feed = feed lines written cold/warm (functions whose log")
+    print("a LogSubscription reads). Flags: SCAN = DynamoDB Scan on a request path.")
     print()
     rows = []
     for r in payload["operations"]:
         if r["status"] == "no scenario" or "cold" not in r:
-            rows.append([r["function"], r.get("scenario") or "-", r["status"].upper(), "", "", "", "", "", ""])
+            rows.append([r["function"], r.get("scenario") or "-", r["status"].upper(), "", "", "", "", "", "", ""])
             continue
         cold, warm = r["cold"], r["warm"]
         cold_text, warm_text = _requests_text(cold["requests"]), _requests_text(warm["requests"])
@@ -305,6 +370,7 @@ def print_report(payload: dict[str, Any]) -> None:
                 cold_text,
                 "same" if warm_text == cold_text else warm_text,
                 f"{cold['dynamodb_requests']}/{warm['dynamodb_requests']}",
+                f"{cold['feed_lines']}/{warm['feed_lines']}" if r["feeds"] else "",
                 moto,
                 est,
                 f"{cold['ms']:.0f}/{warm['ms']:.0f}",
@@ -317,18 +383,17 @@ def print_report(payload: dict[str, Any]) -> None:
         "cold requests",
         "warm requests",
         "ddb",
+        "feed",
         "moto CU",
         "est. RCU/WCU",
         "ms",
         "flags",
     ]
-    print(table(headers, rows, right=(4, 5, 6, 7)))
+    print(table(headers, rows, right=(4, 5, 6, 7, 8)))
     print()
     print("Goals:")
     for goal in payload["goals"]:
-        detail = "; ".join(
-            f"{c['scenario']}: {c['cold_dynamodb_requests']}/{c['warm_dynamodb_requests']}" for c in goal["checked"]
-        )
+        detail = "; ".join(_goal_figures_text(goal, c) for c in goal["checked"])
         verdict = {True: "met", False: "NOT MET", None: "not run"}[goal["met"]]
         print(f"  [{verdict}] {goal['goal']} ({detail or 'no matching scenario in this run'})")
     print(f"DynamoDB Scans on a request path: {', '.join(summary['scans_on_request_path']) or 'none'}")

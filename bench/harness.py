@@ -17,14 +17,16 @@ import itertools
 import json
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench.report import REPO_ROOT
 from functions.manifest import PLATFORM
-from functions.shared.wiring import Function, Platform, Route, env_names
+from functions.shared.wiring import Function, LogSubscription, Platform, Route, env_names
 from local.apigw import LambdaContext, build_event, compile_routes, match
+from local.logs import subscription_event
 from local.moto_server import MotoServer
 from local.resources import Created, create_all
 
@@ -164,6 +166,7 @@ class Bench:
     stream_arns: dict[str, str] = field(default_factory=dict)  # table name -> stream ARN (for stream events)
     tag: str = field(default_factory=lambda: secrets.token_hex(3))
     _counter: Iterator[int] = field(default_factory=itertools.count)
+    _log_events: int = 0  # log event ids handed out (every delivery's are new, as CloudWatch Logs' are)
 
     def __post_init__(self) -> None:
         self._routes = compile_routes(self.platform.routes)
@@ -192,6 +195,17 @@ class Bench:
         pairs = [(k, str(v)) for k, v in (query or {}).items()]
         headers = {"Content-Type": "application/json", "Host": "api.bench.local"}
         return build_event(route, path, params, pairs, headers, text, claims)
+
+    def log_delivery(self, subscription: str, source: str, lines: list[str]) -> dict[str, Any]:
+        """The CloudWatch Logs subscription event that delivers ``lines`` of ``source``'s log to ``subscription``
+        (as local.logs builds it), with log event ids no other delivery of the run has."""
+        function = self.function(subscription)
+        if not isinstance(function, LogSubscription):
+            raise ScenarioFailed(f"{subscription} is not a log subscription")
+        now = int(time.time() * 1000)
+        first, self._log_events = self._log_events, self._log_events + len(lines)
+        stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]bench{self.tag}"
+        return subscription_event(function, source, [(now, line) for line in lines], stream, first)
 
     def route_for(self, event: Mapping[str, Any]) -> Route:
         route, _, _ = match(self._routes, str(event["httpMethod"]), str(event["path"]))

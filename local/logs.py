@@ -5,22 +5,28 @@ functions that some ``LogSubscription`` reads, so the invocation that wrote them
 their delivery; a background thread keeps the lines that are JSON objects with one of the subscription's keys (what
 the CDK filter pattern ``{ ($.key EXISTS) || ... }`` keeps), batches what has queued up, and invokes the
 subscription's function with the event CloudWatch Logs sends (``awslogs.data``: base64 of gzipped JSON).
-Like an asynchronous Lambda invocation, a failed delivery is tried twice more, then dropped with an error logged.
+Like an asynchronous Lambda invocation, a failed delivery is tried twice more (with the same event), then dropped
+with an error logged. Log event ids are unique across deliveries, as CloudWatch Logs' are: forwarders derive event
+ids from them (functions.shared.forwarding).
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
 import logging
 import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+
+from aws_lambda_powertools import Logger
 
 from functions.shared.wiring import Function, LogSubscription, Platform
 from local.workers import Invocation
@@ -49,9 +55,10 @@ def log_group(function_name: str) -> str:
 
 
 def subscription_event(
-    subscription: LogSubscription, source: str, lines: Sequence[tuple[int, str]], stream: str
+    subscription: LogSubscription, source: str, lines: Sequence[tuple[int, str]], stream: str, first_id: int = 0
 ) -> dict[str, Any]:
-    """The event CloudWatch Logs gives a subscription's Lambda for ``lines`` (``(epoch ms, message)``)."""
+    """The event CloudWatch Logs gives a subscription's Lambda for ``lines`` (``(epoch ms, message)``); the log
+    events' ids are numbered from ``first_id``."""
     data = {
         "messageType": "DATA_MESSAGE",
         "owner": ACCOUNT,
@@ -59,11 +66,46 @@ def subscription_event(
         "logStream": stream,
         "subscriptionFilters": [f"{subscription.name}-{source}"],  # the CDK filter's name
         "logEvents": [
-            {"id": f"{ms:020d}{i:016d}", "timestamp": ms, "message": message} for i, (ms, message) in enumerate(lines)
+            {"id": f"{ms:020d}{i:016d}", "timestamp": ms, "message": message}
+            for i, (ms, message) in enumerate(lines, start=first_id)
         ],
     }
     packed = gzip.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"))
     return {"awslogs": {"data": base64.b64encode(packed).decode("ascii")}}
+
+
+class Captured:
+    """The lines some loggers wrote in this process (see :func:`captured`)."""
+
+    def __init__(self, stream: io.StringIO) -> None:
+        self._stream = stream
+
+    def take(self, keys: Sequence[str] = ()) -> list[str]:
+        """The lines written since the last take (only those ``keys`` would deliver, when given)."""
+        written = self._stream.getvalue()
+        self._stream.seek(0)
+        self._stream.truncate()
+        return [line for line in written.splitlines() if not keys or matches(line, keys)]
+
+
+@contextmanager
+def captured(*loggers: Logger) -> Iterator[Captured]:
+    """Collect what ``loggers`` write while the block runs instead of printing it, as Lambda collects a function's
+    output for its log group: in-process tests and benchmarks then deliver the lines with :func:`subscription_event`."""
+    handlers: list[logging.StreamHandler[Any]] = []
+    for logger in loggers:
+        handler = logger.registered_handler
+        if not isinstance(handler, logging.StreamHandler):
+            raise TypeError(f"{logger.service} does not log to a stream")
+        handlers.append(handler)
+    stream = io.StringIO()
+    previous = [handler.setStream(stream) for handler in handlers]
+    try:
+        yield Captured(stream)
+    finally:
+        for handler, before in reversed(list(zip(handlers, previous, strict=True))):
+            if before is not None:
+                handler.setStream(before)
 
 
 class LogDelivery:
@@ -79,6 +121,7 @@ class LogDelivery:
         # One stream per source and platform run, as a long-lived execution environment has.
         day = datetime.now(UTC).strftime("%Y/%m/%d")
         self._stream = f"{day}/[$LATEST]{uuid.uuid4().hex}"
+        self._next_id = 0  # every log event this platform run delivers gets its own id (only _run touches it)
 
     @property
     def sources(self) -> frozenset[str]:
@@ -134,7 +177,8 @@ class LogDelivery:
                     if matches(line, subscription.keys)
                 ]
                 if lines:
-                    self._send(subscription, subscription_event(subscription, source, lines, self._stream))
+                    first, self._next_id = self._next_id, self._next_id + len(lines)
+                    self._send(subscription, subscription_event(subscription, source, lines, self._stream, first))
 
     def _send(self, subscription: LogSubscription, event: dict[str, Any]) -> None:
         for attempt in range(1, ATTEMPTS + 1):

@@ -1,6 +1,10 @@
 """Catalogue scenarios. Seed: Electronics > Phones (25 active products, Huawei and Sony alternating) and
-Electronics > Audio (3 Sony products), plus a Scratch category that receives the products made for write scenarios,
-so the listings measured keep the same shape however many runs there are."""
+Electronics > Audio (3 Sony products, the only ones in the search index: indexing costs ~110 requests a product),
+plus a Scratch category that receives the products made for write scenarios, so the listings measured keep the same
+shape however many runs there are.
+
+The SearchLogForwarder gets the feed lines the real emitters write (functions.catalog.search.feed), captured
+in-process and delivered as CloudWatch Logs would deliver one log group's batch."""
 
 from __future__ import annotations
 
@@ -14,9 +18,12 @@ from bench.scenarios import scenario, seeder
 from bench.scenarios.relay import BATCH, stream_event
 from functions.catalog.events import ProductCreated
 from functions.catalog.model import Product
+from functions.catalog.search import feed
+from functions.catalog.search.service import search_index
 from functions.catalog.service import FEED_SETTLE_S
 from functions.shared.outbox import outbox_item
 from functions.shared.wiring import StreamConsumer
+from local.logs import captured
 
 PHONES = 25  # more than one default page of 20: the first page of Phones has a next page
 AUDIO = 3
@@ -104,7 +111,11 @@ def seed_catalog(bench: Bench) -> None:
         post("/admin/products", product_body(bench, phones, huawei if i % 2 == 0 else sony, price=100000 + i * 10000))
         for i in range(PHONES)
     ]
-    products += [post("/admin/products", product_body(bench, audio, sony, price=50000)) for _ in range(AUDIO)]
+    audio_products = [post("/admin/products", product_body(bench, audio, sony, price=50000)) for _ in range(AUDIO)]
+    index = search_index()
+    for body in audio_products:
+        index.apply(Product.model_validate(body))
+    products += audio_products
     bench.seed["catalog"] = {
         "electronics": electronics,
         "phones": phones,
@@ -123,6 +134,17 @@ def seed_catalog(bench: Bench) -> None:
 @scenario("GetProduct", "product page", primary=True)
 def product_page(bench: Bench) -> dict[str, Any]:
     return bench.event("GET", f"/products/{_seed(bench)['product_ids'][0]}")
+
+
+@scenario("GetProduct", "search result opened (product page with search_id)")
+def product_page_from_search(bench: Bench) -> dict[str, Any]:
+    search_id, _ = feed.new_search_id()
+    return bench.event("GET", f"/products/{_seed(bench)['product_ids'][0]}", query={"search_id": search_id})
+
+
+@scenario("ListProducts", "keyword search, first page (2 terms, 3 results)")
+def keyword_search(bench: Bench) -> dict[str, Any]:
+    return bench.event("GET", "/products", query={"q": "bench phone"})
 
 
 @scenario("ListProducts", "category listing, page 1 of 2 (has next_cursor)", primary=True)
@@ -281,3 +303,39 @@ def relay_batch(bench: Bench) -> dict[str, Any]:
 @scenario("CatalogOutboxRelay", "outbox relay, 25 ProductCreated events")
 def relay_large_batch(bench: Bench) -> dict[str, Any]:
     return _relay(bench, 25)
+
+
+# --- activity feed -------------------------------------------------------------------------------------------------
+
+
+def _views(bench: Bench, views: int, from_search: int, products: int) -> dict[str, Any]:
+    """GetProduct's log as one delivery: ``views`` page views spread over ``products`` seeded products, the first
+    ``from_search`` of them opened from one search (so they also write a search_view line)."""
+    ids = _seed(bench)["product_ids"][:products]
+    search_id, _ = feed.new_search_id()
+    with captured(feed._feed) as written:
+        for i in range(views):
+            feed.emit_views(ids[i % len(ids)], search_id if i < from_search else None)
+        lines = written.take()
+    return bench.log_delivery("SearchLogForwarder", "GetProduct", lines)
+
+
+@scenario("SearchLogForwarder", "GetProduct's log: 20 page views of 2 products, 5 from a search", primary=True)
+def product_views(bench: Bench) -> dict[str, Any]:
+    return _views(bench, 20, 5, 2)
+
+
+@scenario("SearchLogForwarder", "flash sale: GetProduct's log, 1,000 page views of 1 product (1 event)")
+def flash_sale_views(bench: Bench) -> dict[str, Any]:
+    return _views(bench, 1000, 0, 1)
+
+
+@scenario("SearchLogForwarder", "ListProducts' log: 5 searches, 2 of them found nothing")
+def searches(bench: Bench) -> dict[str, Any]:
+    with captured(feed._feed) as written:
+        for i in range(5):
+            search_id, at_ms = feed.new_search_id()
+            found = 0 if i < 2 else 3
+            feed.emit_search(search_id, at_ms, bench.unique("bench query "), {}, found, True)
+        lines = written.take()
+    return bench.log_delivery("SearchLogForwarder", "ListProducts", lines)

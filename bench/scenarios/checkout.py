@@ -8,6 +8,9 @@ Shoppers are claims as the Cognito authorizer passes them (a fresh ``sub`` per s
 API Gateway would have verified the token before the function runs). Every scenario that changes a cart or places an
 order gets a fresh shopper whose cart the builder fills in-process first, so each measured call succeeds and finds
 the same shape of data however many runs there are.
+
+The CartLogForwarder gets the ``cart_addition`` lines the real emitter writes (functions.checkout.cart_feed),
+captured in-process and delivered as CloudWatch Logs would deliver AddCartItem's batch.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from bench.scenarios.relay import BATCH, stream_event
 from functions.accounts.events import AddressDeleted, AddressSaved, SavedAddressDetails
 from functions.catalog.events import ProductCreated, ProductUpdated
 from functions.catalog.model import Product
+from functions.checkout import cart_feed
 from functions.checkout.events import OrderPlaced
 from functions.checkout.model import Order, return_window_days
 from functions.shared.events import DomainEvent
@@ -47,6 +51,7 @@ from functions.shipping.events import (
     StockSnapshot,
     WarehouseStock,
 )
+from local.logs import captured
 
 FULFILMENT_STAFF: Claims = {
     "sub": "44444444-4444-4444-8444-444444444444",
@@ -267,9 +272,9 @@ def seed_checkout(bench: Bench) -> None:
     bench.seed["checkout"] = {"category": category["category_id"], "brand": brand["brand_id"]}
     seed = _seed(bench)
     regular = [bench.unique("C-REG-A-").upper(), bench.unique("C-REG-B-").upper()]
-    new_product(bench, [(regular[0], 129900), (regular[1], 139900)])
+    regular_product = new_product(bench, [(regular[0], 129900), (regular[1], 139900)])
     flash = bench.unique("C-FLASH-").upper()
-    new_product(bench, [(flash, 59900)], stock=STOCK)
+    flash_product = new_product(bench, [(flash, 59900)], stock=STOCK)
     now = datetime.now(UTC)
     promotion = flash_sale(bench, flash, SALE_UNITS, now - timedelta(minutes=5), now + timedelta(days=1))
     code = bench.unique("BENCH").upper()
@@ -284,6 +289,7 @@ def seed_checkout(bench: Bench) -> None:
     }
     bench.api("POST", "/admin/coupons", coupon, CATALOG_STAFF)
     seed.update(regular=regular, flash=flash, promotion_id=promotion["promotion_id"], coupon=code)
+    seed.update(products=[(regular_product["product_id"], regular[0]), (flash_product["product_id"], flash)])
     # A shopper with a few orders (order pages) and a cart of three lines (cart page), both only read.
     reader = shopper(bench)
     orders = [place_order(bench, reader, [regular[i % 2]]) for i in range(ORDERS_OF_READER)]
@@ -815,3 +821,27 @@ def relay_orders(bench: Bench) -> dict[str, Any]:
     function = bench.function("CheckoutOutboxRelay")
     assert isinstance(function, StreamConsumer)
     return stream_event(bench, function, _order_placed_images(bench, BATCH))
+
+
+# --- activity feed -------------------------------------------------------------------------------------------------
+
+
+def _additions(bench: Bench, additions: int, products: int) -> dict[str, Any]:
+    """AddCartItem's log as one delivery: ``additions`` successful adds (1 to 3 units) over ``products`` products."""
+    seeded = _seed(bench)["products"][:products]
+    with captured(cart_feed._feed) as written:
+        for i in range(additions):
+            product_id, sku = seeded[i % len(seeded)]
+            cart_feed.emit_cart_addition(product_id, sku, 1 + i % 3)
+        lines = written.take()
+    return bench.log_delivery("CartLogForwarder", "AddCartItem", lines)
+
+
+@scenario("CartLogForwarder", "AddCartItem's log: 20 additions of 2 products (2 events)", primary=True)
+def cart_additions(bench: Bench) -> dict[str, Any]:
+    return _additions(bench, 20, 2)
+
+
+@scenario("CartLogForwarder", "flash sale: AddCartItem's log, 1,000 additions of 1 product (1 event)")
+def flash_sale_additions(bench: Bench) -> dict[str, Any]:
+    return _additions(bench, 1000, 1)

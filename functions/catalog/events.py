@@ -94,3 +94,26 @@ class SearchResultViewed(DomainEvent):
     search_id: str
     product_id: str
     viewed_at: datetime
+
+
+# --- product page views (issue: back-office analytics) --------------------------------------------------------------
+# Counted by the SearchLogForwarder from GetProduct's ``product_view`` lines (functions.catalog.search.analytics), one
+# event per product and UTC hour of one log delivery rather than one per view (a flash sale opens a page thousands of
+# times a second). Published as the search events are (PutEvents, at least once); ``event_id`` is a digest of the
+# log events counted, so a redelivered batch has the same ids and consumers de-duplicate on them.
+
+
+class ProductViewsCounted(DomainEvent):
+    """Views of one product page (GET /products/{product_id}) in one UTC hour, from one delivery of the product
+    handler's log lines. ``event_id`` is derived from those lines: a redelivery has the same."""
+
+    SOURCE: ClassVar[str] = "shop.catalog"
+
+    product_id: str
+    hour: datetime = Field(description="Start of the UTC hour the views fall in")
+    views: int = Field(ge=1, description="Product page views counted")
+    from_search: int = Field(
+        ge=0,
+        description="Of which opened from a search result (with a search_id a search could have issued: the views "
+        "that are also a SearchResultViewed)",
+    )

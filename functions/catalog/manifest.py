@@ -238,9 +238,11 @@ MANIFEST = ContextManifest(
         LogSubscription(
             name="SearchLogForwarder",
             handler=f"{_H}.search_log_forwarder.handler",
-            # The search analytics lines of functions.catalog.search.feed, written by these two handlers.
+            # The activity feed of functions.catalog.search.feed: searches (ListProducts), search views and product
+            # page views (GetProduct). Product views share this subscription rather than having their own: a log
+            # group takes at most two subscription filters, and one is left free.
             sources=("ListProducts", "GetProduct"),
-            keys=("search_event", "search_view"),
+            keys=("search_event", "search_view", "product_view"),
             uses=(writes(SEARCH.ref), PUBLISH_EVENTS),
             timeout_s=30,
         ),

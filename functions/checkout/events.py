@@ -1,9 +1,15 @@
 """Events the checkout publishes (source ``shop.checkout``), each written through the checkout table's outbox in the
-same transaction as the change it describes. Order events carry the order as it is after the change."""
+same transaction as the change it describes. Order events carry the order as it is after the change.
+
+:class:`CartAdditionsCounted` is the exception: it describes no checkout state, so the CartLogForwarder publishes it
+from AddCartItem's log lines (functions.checkout.cart_analytics) with PutEvents, at least once."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar, Literal
+
+from pydantic import Field
 
 from functions.checkout.model import Order, Promotion
 from functions.shared.events import DomainEvent
@@ -89,3 +95,15 @@ class PromotionSettled(DomainEvent):
     sku: str
     sold: int
     returned: int
+
+
+class CartAdditionsCounted(DomainEvent):
+    """Successful add-to-cart requests (POST /cart/items) for one product in one UTC hour, from one delivery of the
+    handler's log lines; ``event_id`` derived from those lines (a redelivery has the same)."""
+
+    SOURCE: ClassVar[str] = "shop.checkout"
+
+    product_id: str
+    hour: datetime = Field(description="Start of the UTC hour the additions fall in")
+    additions: int = Field(ge=1, description="Add-to-cart requests")
+    units: int = Field(ge=1, description="Quantities added, summed")

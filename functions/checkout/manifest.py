@@ -7,7 +7,9 @@ sellable stock and a copy of the per-warehouse stock, ``OrderFulfilmentRecorder`
 shipped and delivered, and ``CompleteDeliveredOrders`` completes them when the return window ends. A shopper's saved
 addresses come from the accounts context's events (``CheckoutAddressProjector``), so a checkout naming an
 ``address_id`` reads it from the checkout's own table. Partner apps (scope ``orders:read``) read orders masked and
-follow their changes on the ``by_update`` index (functions.checkout.feed).
+follow their changes on the ``by_update`` index (functions.checkout.feed). Add-to-cart requests are counted for
+back-office analytics from AddCartItem's log lines (``CartLogForwarder``, functions.checkout.cart_analytics), so the
+request itself makes no call for it.
 """
 
 from functions.shared.wiring import (
@@ -20,6 +22,7 @@ from functions.shared.wiring import (
     ContextManifest,
     EventPattern,
     Index,
+    LogSubscription,
     Route,
     Schedule,
     StreamConsumer,
@@ -317,6 +320,17 @@ MANIFEST = ContextManifest(
             table=TABLE.name,
             key_prefix="OUTBOX#",
             uses=(reads(TABLE.ref), PUBLISH_EVENTS),
+        ),
+    ),
+    log_subscriptions=(
+        LogSubscription(
+            name="CartLogForwarder",
+            handler=f"{_H}.cart_log_forwarder.handler",
+            # The cart_addition lines of functions.checkout.cart_feed; nothing stored, so only the bus.
+            sources=("AddCartItem",),
+            keys=("cart_addition",),
+            uses=(PUBLISH_EVENTS,),
+            timeout_s=30,
         ),
     ),
 )

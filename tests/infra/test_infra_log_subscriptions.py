@@ -29,8 +29,27 @@ def test_the_search_feed_reaches_the_forwarder_from_both_search_handlers(stage: 
         f = by_group[group]
         assert get_att_targets(f["DestinationArn"], "Arn") == [forwarder]
         # CDK's FilterPattern.exists: the field is present, whatever its value.
-        assert f["FilterPattern"] == '{ ($.search_event = "*") || ($.search_view = "*") }'
+        assert f["FilterPattern"] == '{ ($.search_event = "*") || ($.search_view = "*") || ($.product_view = "*") }'
     assert len(filters) == 2  # no other log group is subscribed
+
+
+def test_the_cart_feed_reaches_its_forwarder_from_add_cart_item_which_may_only_publish_events(dev: Synth) -> None:
+    ids = function_ids_by_handler_name(dev)
+    context, forwarder = ids["CartLogForwarder"]
+    template = dev.nested[context]
+    (f,) = [props(f) for f in resources(template, "AWS::Logs::SubscriptionFilter").values()]
+    assert str(f["LogGroupName"]["Ref"]) == _log_group_of(template, ids["AddCartItem"][1])
+    assert get_att_targets(f["DestinationArn"], "Arn") == [forwarder]
+    assert f["FilterPattern"] == '{ $.cart_addition = "*" }'
+    role = get_att_targets(props(template["Resources"][forwarder])["Role"], "Arn")
+    actions = {
+        str(action)
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if [r["Ref"] for r in props(policy)["Roles"]] == role
+        for statement in props(policy)["PolicyDocument"]["Statement"]
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    }
+    assert {a for a in actions if not a.startswith(("logs:", "xray:"))} == {"events:PutEvents"}  # no table
 
 
 def test_cloudwatch_logs_may_invoke_the_forwarder_only_for_its_source_log_groups(dev: Synth) -> None:

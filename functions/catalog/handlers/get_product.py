@@ -1,8 +1,9 @@
 """GET /products/{product_id}: one active product with its variants (one GetItem). Drafts and archived products
 are a 404, exactly like an unknown id.
 
-With ``search_id`` (from a search response) a found product also writes the analytics line that attributes the view
-to that search (functions.catalog.search.feed); the response does not wait on anything for it."""
+A found product writes a ``product_view`` line to the catalogue's activity feed (functions.catalog.search.feed), and
+with ``search_id`` (from a search response) also the line that attributes the view to that search; the response does
+not wait on anything for them (a log line is a local write)."""
 
 from typing import Annotated
 
@@ -10,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from functions.catalog.manifest import MANIFEST
 from functions.catalog.model import Product
-from functions.catalog.search.feed import emit_view
+from functions.catalog.search.feed import emit_views
 from functions.catalog.service import service
 from functions.shared.http import entrypoint, make_resolver
 from functions.shared.ids import ID_PATTERN
@@ -26,8 +27,7 @@ def get_product(
     ] = None,
 ) -> Product:
     product = service().get_product(product_id)
-    if search_id is not None:
-        emit_view(search_id, product.product_id)
+    emit_views(product.product_id, search_id)
     return product
 
 

@@ -1,5 +1,6 @@
-"""The search analytics feed, consumer side: turn the search handlers' log lines (functions.catalog.search.feed),
-delivered by a CloudWatch Logs subscription, into search-log items and domain events.
+"""The catalogue's activity feed, consumer side: turn the search and product handlers' log lines
+(functions.catalog.search.feed), delivered by a CloudWatch Logs subscription, into search-log items and domain
+events (decoding, counting and publishing: functions.shared.forwarding).
 
 Items in the ``search`` table (next to the index, whose keys are in functions.catalog.search.dynamo):
 
@@ -26,29 +27,36 @@ client input, and this bounds what a forged one can write.
 
 **Events** (``SearchPerformed``, ``SearchResultViewed``) are published for every line, replays included, with
 PutEvents ten at a time: at least once, de-duplicated downstream on their ``event_id`` (the search id, or search id
-and product id). If any write or publish fails, the invocation fails and Lambda retries the whole batch.
+and product id). Product page views (``product_view`` lines) are not stored: they are counted per product and UTC
+hour of the delivery, one ``ProductViewsCounted`` each, whose ``event_id`` is a digest of the lines counted (so a
+replay has the same ids); ``from_search`` counts the views whose search id passes the same check as a view of a
+search above. If any write or publish fails, the invocation fails and Lambda retries the whole batch.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 from botocore.exceptions import ClientError
 
-from functions.catalog.events import SearchFilters, SearchPerformed, SearchResultViewed
-from functions.catalog.search.feed import SEARCH_KEY, VIEW_KEY
+from functions.catalog.events import ProductViewsCounted, SearchFilters, SearchPerformed, SearchResultViewed
+from functions.catalog.search.feed import FEED_KEYS, SEARCH_KEY, VIEW_KEY
 from functions.catalog.search.text import normalise
 from functions.shared.events import DomainEvent
+from functions.shared.forwarding import (
+    FeedLine,
+    ProductActivity,
+    count_by_product_hour,
+    feed_lines,
+    parse_each,
+    parse_time,
+    publish,
+)
 from functions.shared.ids import is_id
 from functions.shared.logs import shop_logger
-from functions.shared.outbox import bus_entry
-from functions.shared.relay import chunks
 
 logger = shop_logger()
 
@@ -56,6 +64,7 @@ RETENTION_DAYS = 90
 VIEW_WINDOW = timedelta(days=1)
 _CLOCK_SKEW = timedelta(minutes=5)
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+VIEWS_ID_PREFIX = "pvc"  # ProductViewsCounted event ids
 
 
 def id_time(search_id: str) -> datetime:
@@ -88,50 +97,49 @@ class View:
     at: datetime
 
 
-def _parse_at(raw: Any) -> datetime:
-    at = datetime.fromisoformat(str(raw))
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+@dataclass(frozen=True)
+class ProductView:
+    log_id: str  # of the log event, which the count's event id is derived from
+    product_id: str
+    search_id: str | None
+    at: datetime
 
 
-def parse_line(message: str) -> Search | View | None:
-    """The feed record in one log line, or None for any other line (and for a malformed one, which is logged)."""
-    try:
-        line = json.loads(message)
-    except ValueError:
-        return None
-    if not isinstance(line, dict):
-        return None
-    try:
-        if isinstance(line.get(SEARCH_KEY), dict):
-            s = line[SEARCH_KEY]
-            if not is_id(str(s["search_id"])):
-                raise ValueError("bad search_id")
-            return Search(
-                search_id=s["search_id"],
-                q=str(s.get("q") or ""),
-                filters=SearchFilters.model_validate(s.get("filters") or {}),
-                results=int(s["results"]),
-                exact=bool(s.get("exact", True)),
-                at=_parse_at(s["at"]),
-            )
-        if isinstance(line.get(VIEW_KEY), dict):
-            v = line[VIEW_KEY]
-            if not is_id(str(v["search_id"])):
-                raise ValueError("bad search_id")
-            return View(search_id=v["search_id"], product_id=str(v["product_id"]), at=_parse_at(v["at"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        # A line this code wrote cannot be repaired by retrying: skip it, loudly.
-        logger.warning("malformed search feed line", extra={"problem": str(exc)})
-    return None
+Record = Search | View | ProductView
 
 
-def decode(event: dict[str, Any]) -> list[Search | View]:
-    """The feed records of one CloudWatch Logs subscription event, in log order."""
-    data = CloudWatchLogsEvent(event).parse_logs_data()
-    if data.message_type != "DATA_MESSAGE":
-        return []  # CONTROL_MESSAGE: CloudWatch checking that the destination is reachable
-    records = (parse_line(e.message) for e in sorted(data.log_events, key=lambda e: (e.timestamp, e.get_id)))
-    return [r for r in records if r is not None]
+def _search_id(raw: Any) -> str:
+    if not is_id(str(raw)):
+        raise ValueError("bad search_id")
+    return str(raw)
+
+
+def parse(line: FeedLine) -> Record:
+    """The feed record of one line; raises KeyError, TypeError or ValueError for a malformed one."""
+    r = line.record
+    if line.key == SEARCH_KEY:
+        return Search(
+            search_id=_search_id(r["search_id"]),
+            q=str(r.get("q") or ""),
+            filters=SearchFilters.model_validate(r.get("filters") or {}),
+            results=int(r["results"]),
+            exact=bool(r.get("exact", True)),
+            at=parse_time(r["at"]),
+        )
+    if line.key == VIEW_KEY:
+        return View(search_id=_search_id(r["search_id"]), product_id=str(r["product_id"]), at=parse_time(r["at"]))
+    search_id = r.get("search_id")
+    return ProductView(
+        log_id=line.log_id,
+        product_id=str(r["product_id"]),
+        search_id=None if search_id is None else _search_id(search_id),
+        at=parse_time(r["at"]),
+    )
+
+
+def decode(event: dict[str, Any]) -> list[Record]:
+    """The feed records of one CloudWatch Logs subscription event, in log order (malformed lines skipped, loudly)."""
+    return parse_each(feed_lines(event, FEED_KEYS), parse)
 
 
 def to_event(record: Search | View) -> DomainEvent:
@@ -151,6 +159,25 @@ def to_event(record: Search | View) -> DomainEvent:
         product_id=record.product_id,
         viewed_at=record.at,
     )
+
+
+def view_counts(views: list[ProductView]) -> list[ProductViewsCounted]:
+    """One event per product and UTC hour of ``views`` (one delivery's)."""
+    activities = (
+        ProductActivity(
+            v.log_id,
+            v.product_id,
+            v.at,
+            amount=int(v.search_id is not None and plausible(View(v.search_id, v.product_id, v.at))),
+        )
+        for v in views
+    )
+    return [
+        ProductViewsCounted(
+            event_id=c.event_id, product_id=c.product_id, hour=c.hour, views=c.facts, from_search=c.amount
+        )
+        for c in count_by_product_hour(activities, VIEWS_ID_PREFIX)
+    ]
 
 
 def plausible(v: View) -> bool:
@@ -256,20 +283,19 @@ class SearchLog:
         return sorted(found, key=lambda item: (-item[1], item[0]))
 
 
-def publish(events_client: Any, bus: str, events: Iterable[DomainEvent]) -> None:
-    """PutEvents ten (and at most 256 KB) at a time; raise if any entry was refused, so the batch is retried."""
-    pending = [(e.event_id, bus_entry(bus, e.SOURCE, e.detail_type(), e.detail_json())) for e in events]
-    refused = 0
-    for chunk in chunks(pending):
-        result = events_client.put_events(Entries=[entry for _, entry in chunk])
-        refused += int(result.get("FailedEntryCount", 0))
-    if refused:
-        raise RuntimeError(f"EventBridge refused {refused} search analytics events")
+EMPTY_OUTCOME = {"searches": 0, "replayed": 0, "views": 0, "dropped_views": 0, "product_views": 0}
 
 
-def forward(records: list[Search | View], log: SearchLog, events_client: Any, bus: str) -> dict[str, int]:
+def forward(records: list[Record], log: SearchLog, events_client: Any, bus: str) -> dict[str, int]:
+    """Store the searches and search views, publish their events and the product views' counts. ``product_views``
+    is the number of product page views counted (in however many ProductViewsCounted)."""
     stored = replayed = views = dropped = 0
+    published: list[DomainEvent] = []
+    product_views: list[ProductView] = []
     for record in records:
+        if isinstance(record, ProductView):
+            product_views.append(record)
+            continue
         if isinstance(record, Search):
             if log.record_search(record):
                 stored += 1
@@ -279,5 +305,13 @@ def forward(records: list[Search | View], log: SearchLog, events_client: Any, bu
             views += 1
         else:
             dropped += 1
-    publish(events_client, bus, (to_event(r) for r in records if not isinstance(r, View) or plausible(r)))
-    return {"searches": stored, "replayed": replayed, "views": views, "dropped_views": dropped}
+            continue
+        published.append(to_event(record))
+    publish(events_client, bus, [*published, *view_counts(product_views)])
+    return {
+        "searches": stored,
+        "replayed": replayed,
+        "views": views,
+        "dropped_views": dropped,
+        "product_views": len(product_views),
+    }

@@ -1,40 +1,36 @@
-"""The search analytics feed, producer side: one structured log line per search and per product view from a search.
+"""The catalogue's activity feed, producer side (functions.shared.activity): one structured log line per search, per
+product view from a search, and per product page view.
 
 Nothing the response waits on: the handler writes a line to its log (local to the execution environment), and a
-CloudWatch Logs subscription (``LogSubscription`` in the catalogue manifest; the local platform imitates it) delivers
-the lines to the SearchLogForwarder, which stores and publishes them (functions.catalog.search.analytics).
+CloudWatch Logs subscription (``SearchLogForwarder``, a ``LogSubscription`` in the catalogue manifest; the local
+platform imitates it) delivers the lines to the forwarder, which stores the searches and publishes the events
+(functions.catalog.search.analytics).
 
-The lines go through a logger of their own, fixed at INFO: the functions' ``POWERTOOLS_LOG_LEVEL`` is an operator's
-verbosity knob (WARNING locally, maybe WARNING in prod one day), and turning it must not silently switch analytics
-off. Its Powertools service name differs from the functions' own so that it gets a separate standard-library
-logger (Powertools names the logger after the service) and leaves their level alone.
+A product page writes ``product_view`` for every product it shows, so page views are counted whatever led to them;
+opened from a search, it also writes ``search_view``, which attributes the view to that search.
 
 No pydantic here: the search and product handlers import this on their cold start.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from functions.shared.activity import feed_logger, iso, now_ms
 from functions.shared.ids import new_id
-from functions.shared.logs import shop_logger
 
 SEARCH_KEY = "search_event"
 VIEW_KEY = "search_view"
-FEED_KEYS = (SEARCH_KEY, VIEW_KEY)
+PRODUCT_VIEW_KEY = "product_view"
+FEED_KEYS = (SEARCH_KEY, VIEW_KEY, PRODUCT_VIEW_KEY)
 
-_feed = shop_logger(service="catalog-search-feed", level="INFO")
-
-
-def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+_feed = feed_logger("catalog-search-feed")
 
 
 def new_search_id() -> tuple[str, int]:
     """A search id (a time-sortable id: its first 48 bits are the search's time) and that time in milliseconds."""
-    now_ms = int(datetime.now(UTC).timestamp() * 1000)
-    return new_id(now_ms), now_ms
+    at_ms = now_ms()
+    return new_id(at_ms), at_ms
 
 
 def emit_search(search_id: str, at_ms: int, q: str, filters: dict[str, Any], results: int, exact: bool) -> None:
@@ -49,8 +45,13 @@ def emit_search(search_id: str, at_ms: int, q: str, filters: dict[str, Any], res
     _feed.info("search", extra={SEARCH_KEY: record})
 
 
-def emit_view(search_id: str, product_id: str) -> None:
-    now_ms = int(datetime.now(UTC).timestamp() * 1000)
-    _feed.info(
-        "search result viewed", extra={VIEW_KEY: {"search_id": search_id, "product_id": product_id, "at": iso(now_ms)}}
-    )
+def emit_views(product_id: str, search_id: str | None) -> None:
+    """A product page was shown: its ``product_view`` line and, opened from a search, the ``search_view`` line.
+    ``search_id`` has passed the route's validation (an id's shape); whether a search could have issued it is the
+    forwarder's to judge."""
+    at = iso(now_ms())
+    if search_id is not None:
+        view = {"search_id": search_id, "product_id": product_id, "at": at}
+        _feed.info("search result viewed", extra={VIEW_KEY: view})
+    page_view = {"product_id": product_id, "search_id": search_id, "at": at}
+    _feed.info("product viewed", extra={PRODUCT_VIEW_KEY: page_view})
