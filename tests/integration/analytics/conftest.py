@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from functions.analytics.handlers import recorder
-from functions.checkout.events import OrderPaid, OrderPlaced
+from functions.catalog.events import ProductViewsCounted
+from functions.checkout.events import CartAdditionsCounted, OrderPaid, OrderPlaced
 from functions.checkout.model import AddressInput, Order, OrderLine, OrderStatus, Totals
 from functions.payments.events import RefundSucceeded
 from functions.shared.events import DomainEvent
@@ -102,28 +103,18 @@ def paid(o: Order, at: str) -> OrderPaid:
     )
 
 
-def views(event_id: str, product_id: str, hour: str, n: int, from_search: int = 0) -> tuple[str, str, dict[str, Any]]:
-    detail = {
-        "event_id": event_id,
-        "occurred_at": hour + "Z",
-        "product_id": product_id,
-        "hour": hour + "Z",
-        "views": n,
-        "from_search": from_search,
-    }
-    return ("shop.catalog", "ProductViewsCounted", detail)
+def views(event_id: str, product_id: str, hour: str, n: int, from_search: int = 0) -> ProductViewsCounted:
+    at = utc(hour)
+    return ProductViewsCounted(
+        event_id=event_id, occurred_at=at, product_id=product_id, hour=at, views=n, from_search=from_search
+    )
 
 
-def additions(event_id: str, product_id: str, hour: str, n: int, units: int) -> tuple[str, str, dict[str, Any]]:
-    detail = {
-        "event_id": event_id,
-        "occurred_at": hour + "Z",
-        "product_id": product_id,
-        "hour": hour + "Z",
-        "additions": n,
-        "units": units,
-    }
-    return ("shop.checkout", "CartAdditionsCounted", detail)
+def additions(event_id: str, product_id: str, hour: str, n: int, units: int) -> CartAdditionsCounted:
+    at = utc(hour)
+    return CartAdditionsCounted(
+        event_id=event_id, occurred_at=at, product_id=product_id, hour=at, additions=n, units=units
+    )
 
 
 def search(search_id: str, q: str, results: int, at: str) -> tuple[str, str, dict[str, Any]]:
