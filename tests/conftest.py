@@ -42,12 +42,26 @@ from local.apigw import LambdaContext, build_event, compile_routes, match
 from local.resources import Created, create_all
 
 
+def reset_process_caches() -> None:
+    """Drop what a Lambda container keeps between invocations (clients, the cursor key, the partners service, the
+    payment providers): each moto a test starts has its own resources, and a cache from an earlier one would name
+    resources that are gone."""
+    from functions.partners import repository as partners_repository
+    from functions.partners import service as partners_service
+    from functions.payments import gateway
+
+    shared_aws.reset()
+    shared_cursor._key.cache_clear()
+    partners_service.service.cache_clear()
+    partners_repository._decrypt.cache_clear()
+    gateway.providers.cache_clear()
+
+
 @pytest.fixture
 def aws() -> Iterator[Created]:
     """A fresh in-process moto with every manifest resource; its names are in the environment."""
     with mock_aws():
-        shared_aws.reset()
-        shared_cursor._key.cache_clear()
+        reset_process_caches()
         created = create_all(PLATFORM, prefix="shop-test")
         saved = {k: os.environ.get(k) for k in created.env}
         os.environ.update(created.env)
@@ -59,8 +73,7 @@ def aws() -> Iterator[Created]:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-            shared_aws.reset()
-            shared_cursor._key.cache_clear()
+            reset_process_caches()
 
 
 @pytest.fixture

@@ -15,11 +15,10 @@ from moto import mock_aws
 from functions.audit.handlers import recorder
 from functions.manifest import PLATFORM
 from functions.shared import audit
-from functions.shared import aws as shared_aws
-from functions.shared import cursor as shared_cursor
 from functions.shared.ids import new_id
 from local.apigw import LambdaContext
 from local.resources import Created, create_all
+from tests.conftest import reset_process_caches
 from tests.integration.checkout.conftest import sqs_event
 
 
@@ -27,8 +26,7 @@ from tests.integration.checkout.conftest import sqs_event
 def module_aws() -> Iterator[Created]:
     """As tests/conftest.py's ``aws``, once per module: creating every resource takes seconds."""
     with mock_aws():
-        shared_aws.reset()
-        shared_cursor._key.cache_clear()
+        reset_process_caches()
         created = create_all(PLATFORM, prefix="shop-audit")
         saved = {k: os.environ.get(k) for k in created.env}
         os.environ.update(created.env)
@@ -40,8 +38,7 @@ def module_aws() -> Iterator[Created]:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-            shared_aws.reset()
-            shared_cursor._key.cache_clear()
+            reset_process_caches()
 
 
 @pytest.fixture
