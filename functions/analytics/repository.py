@@ -40,7 +40,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from functions.analytics.model import TOTAL_SHARDS, Tally
-from functions.shared.dynamo import cancellation_reasons, is_cancelled
+from functions.shared.dynamo import cancellation_reasons, is_cancelled, is_condition_failure
 
 DEDUP_DAYS = 400
 MAX_TRANSACTION_ITEMS = 100
@@ -149,7 +149,7 @@ class DynamoAnalyticsRepository:
                 ExpressionAttributeValues={":v": {"N": str(version)}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if is_condition_failure(exc):
                 return False
             raise
         for sku in skus:  # a SKU belongs to one product for ever (the catalogue never moves one)
