@@ -53,6 +53,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 if __package__ in (None, ""):  # run as a script: make the repository importable without PYTHONPATH
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -564,6 +565,42 @@ def audit(api: Http, admin: str, sale: Sale, since: str, attempts: Sequence[Atte
     }
 
 
+ANALYTICS_WAIT_S = 90.0
+
+
+def analytics_books(api: Http, admin: str, sale: Sale, attempts: Sequence[Attempt], whole_shop: bool) -> dict[str, Any]:
+    """What the back office's analytics counted for the sale, once the counts have settled (the add-to-cart lines
+    and the orders reach the AnalyticsRecorder asynchronously): the product's add-to-cart count against the adds
+    answered 2xx, and (on a platform started here, where the sale is the shop's only business) the orders placed."""
+    adds = sum(1 for a in attempts if a.statuses and 200 <= a.statuses[0] < 300)
+    placed = sum(1 for a in attempts if a.order_id)
+    today = datetime.now(ZoneInfo(os.environ.get("SHOP_TIMEZONE", "Asia/Shanghai"))).date()
+    period = f"from={(today - timedelta(days=1)).isoformat()}&to={today.isoformat()}"
+    deadline = time.monotonic() + ANALYTICS_WAIT_S
+    counted_adds = counted_placed = None
+    while True:
+        report = api.expect(200, "GET", f"/admin/analytics/products?{period}&sort=views&limit=100", token=admin)
+        row = next((p for p in report["items"] if p["product_id"] == sale.product_id), None)
+        counted_adds = int(row["cart_additions"]) if row else 0
+        funnel = api.expect(200, "GET", f"/admin/analytics/funnel?{period}", token=admin)["steps"]
+        counted_placed = next(int(s["count"]) for s in funnel if s["step"] == "orders_placed")
+        settled = counted_adds >= adds and (not whole_shop or counted_placed >= placed)
+        if settled or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    time.sleep(2.0)  # anything still on its way that would count twice shows now
+    report = api.expect(200, "GET", f"/admin/analytics/products?{period}&sort=views&limit=100", token=admin)
+    row = next((p for p in report["items"] if p["product_id"] == sale.product_id), None)
+    funnel = api.expect(200, "GET", f"/admin/analytics/funnel?{period}", token=admin)["steps"]
+    return {
+        "adds_answered_2xx": adds,
+        "cart_additions_counted": int(row["cart_additions"]) if row else 0,
+        "orders_answered_201": placed,
+        "orders_placed_counted": next(int(s["count"]) for s in funnel if s["step"] == "orders_placed"),
+        "whole_shop": whole_shop,
+    }
+
+
 # --- the floor: bare conditional decrements on the same moto --------------------------------------------------------
 
 
@@ -758,6 +795,7 @@ def summarise(attempts: Sequence[Attempt], elapsed_s: float, plan: Sequence[int]
 
 def checks(payload: dict[str, Any]) -> list[dict[str, Any]]:
     run, books, sale = payload["purchases"], payload["audit"], payload["sale"]
+    a = books["analytics"]
     accounted = books["units_from_orders"] == books["units_sold_per_promotion"] == books["units_sold_per_inventory"]
     inventory = books["inventory"]
     untouched = inventory["sellable"] == sale["stock_before"] - sale["units"] and inventory["reserved"] == 0
@@ -785,6 +823,16 @@ def checks(payload: dict[str, Any]) -> list[dict[str, Any]]:
             "check": "orders answered 201 = orders listed",
             "value": f"{run['orders_created']} / {books['orders_listed']}",
             "ok": books["orders_answered_201_not_listed"] == 0 and books["orders_listed_not_answered_201"] == 0,
+        },
+        {
+            "check": "analytics counted each add to cart once (counted = answered 2xx)",
+            "value": f"{a['cart_additions_counted']} = {a['adds_answered_2xx']}",
+            "ok": a["cart_additions_counted"] == a["adds_answered_2xx"],
+        },
+        {
+            "check": "analytics counted each order placed once (platform started here only)",
+            "value": f"{a['orders_placed_counted']} = {a['orders_answered_201']}" if a["whole_shop"] else "not checked",
+            "ok": not a["whole_shop"] or a["orders_placed_counted"] == a["orders_answered_201"],
         },
         {
             "check": "regular stock untouched (sellable, reserved)",
@@ -906,6 +954,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             warning = load_warning()
             print("auditing the orders and the stock ...", flush=True)
             books = audit(api, admin, sale, since, attempts)
+            print("waiting for the analytics counts ...", flush=True)
+            books["analytics"] = analytics_books(api, admin, sale, attempts, whole_shop=not args.url)
             print(f"timing the floor ({args.floor_operations} conditional decrements) ...", flush=True)
             bare = floor(moto, args.floor_operations, args.concurrency, tag)
         finally:
