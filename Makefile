@@ -47,8 +47,9 @@ e2e: setup
 	$(BIN)/pytest tests/e2e -q
 
 # Two workers: the machine (and CI) has two cores; every test is isolated (own moto, own ports, own temp dirs).
+# loadgroup keeps the end-to-end tests on one worker, whose platform then stops after the last of them (tests/e2e).
 test: setup lint typecheck
-	$(BIN)/pytest tests -q -n 2
+	$(BIN)/pytest tests -q -n 2 --dist loadgroup
 
 synth: setup
 	npx --no-install cdk synth --quiet -c stage=$${STAGE:-dev}

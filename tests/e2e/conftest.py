@@ -27,6 +27,7 @@ import requests
 from tests.e2e.support import ADMIN, SHOPPER, Client, free_port, log_in
 
 REPO = Path(__file__).resolve().parents[2]
+E2E_DIR = Path(__file__).resolve().parent
 START_TIMEOUT_S = 120.0  # start-up seeds the catalogue, warehouses and stock through the API; the machine may be busy
 STOP_TIMEOUT_S = 15.0
 # Short, so an expiry can be watched; long enough that a test which checks out and then cancels at once is not
@@ -97,23 +98,64 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatfo
             if time.monotonic() > deadline:
                 pytest.fail(f"the platform was not healthy within {START_TIMEOUT_S:.0f} s:\n{running.log()}")
             time.sleep(0.2)
+        _running.append((running, moto_port))
         yield running
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                code = process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                pytest.fail(f"the platform did not stop within {STOP_TIMEOUT_S:.0f} s of SIGINT:\n{running.log()}")
-            log = running.log()
-            assert code == 0, f"the platform exited with {code} after SIGINT:\n{log}"
-            shutdown = log.partition("Stopping the local platform")[2]
-            assert shutdown, f"the platform did not report its shutdown:\n{log}"
-            assert "Traceback" not in shutdown, log
-            with pytest.raises(OSError), socket.create_connection(("127.0.0.1", moto_port), timeout=1):
-                pass  # moto stopped with it
+        _running.clear()
+        stop(running, moto_port)
+
+
+def stop(running: RunningPlatform, moto_port: int) -> None:
+    """SIGINT, as a developer's Ctrl-C: the platform must stop within ``STOP_TIMEOUT_S``, exit 0 and take moto with
+    it."""
+    process = running.process
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        code = process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        pytest.fail(f"the platform did not stop within {STOP_TIMEOUT_S:.0f} s of SIGINT:\n{running.log()}")
+    log = running.log()
+    assert code == 0, f"the platform exited with {code} after SIGINT:\n{log}"
+    shutdown = log.partition("Stopping the local platform")[2]
+    assert shutdown, f"the platform did not report its shutdown:\n{log}"
+    assert "Traceback" not in shutdown, log
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", moto_port), timeout=1):
+        pass  # moto stopped with it
+
+
+# The platform is stopped as soon as the session's last end-to-end test is over, not at the end of the session: an
+# idle platform still polls its ~50 queues and streams twice a second, which a 2-core machine running the rest of
+# the suite feels. ``make test`` keeps every end-to-end test on one xdist worker (``--dist loadgroup``) so that the
+# worker knows when its last one has run; without it the platform stops at the end of the session, as before.
+_running: list[tuple[RunningPlatform, int]] = []
+_e2e_left = [0]
+
+
+def _is_e2e(item: pytest.Item) -> bool:
+    return Path(item.path).is_relative_to(E2E_DIR)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_e2e(item):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _e2e_left[0] = sum(1 for item in session.items if _is_e2e(item))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if not _is_e2e(item):
+        return
+    _e2e_left[0] -= 1
+    if _e2e_left[0] == 0 and _running:
+        stop(*_running[0])
 
 
 @pytest.fixture(scope="session")
