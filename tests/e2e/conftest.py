@@ -5,8 +5,8 @@ sale), on free loopback ports, with two workers, a payment window of ``PAYMENT_W
 watch an unpaid order expire, and the AllocateWaitingOrders schedule every ``ALLOCATE_WAITING_S`` seconds instead of
 every five minutes, so that a test can watch a backordered order get its stock. The payment and carrier sandboxes
 keep their keys in the session's temporary directory. The platform's output goes to a file: if it does not become
-healthy, the test fails with that output; at the end it is stopped with SIGINT, as a developer's Ctrl-C would, and
-must exit cleanly.
+healthy, the test fails with that output; after the last end-to-end test it is stopped with SIGINT, as a developer's
+Ctrl-C would, and must exit cleanly.
 """
 
 from __future__ import annotations
