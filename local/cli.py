@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         platform.start()
         summary = _seed(platform, settings) if settings.seed else None
+        if summary is not None:
+            platform.settle()  # the seed's events consumed: search finds the demo catalogue from the first request
         platform.mark_ready()
         _say(_banner(platform, settings, summary, time.monotonic() - started))
         while platform.moto is not None and platform.moto.alive():

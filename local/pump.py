@@ -362,6 +362,32 @@ class EventPump:
         for source in self.sources:
             source.start()
 
+    def backlog(self) -> int:
+        """Messages waiting in, or being processed from, every consumer queue but the timers' (a timer holds its
+        messages back on purpose: the payment window's for fifteen minutes)."""
+        waiting = 0
+        for source in self.sources:
+            if isinstance(source, QueueSource) and not source.consumer.timer:
+                attributes = source._sqs.get_queue_attributes(
+                    QueueUrl=source.queue_url,
+                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                )["Attributes"]
+                waiting += int(attributes.get("ApproximateNumberOfMessages", 0))
+                waiting += int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+        return waiting
+
+    def settle(self, timeout_s: float, quiet_checks: int = 3, interval_s: float = 0.5) -> bool:
+        """Wait until the consumers have worked off what is queued (the queues stay empty ``quiet_checks`` checks in
+        a row, so events still on their way from an outbox relay are waited for too); False after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        quiet = 0
+        while quiet < quiet_checks:
+            quiet = quiet + 1 if self.backlog() == 0 else 0
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(interval_s)
+        return True
+
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
         for source in self.sources:

@@ -37,6 +37,7 @@ from local.workers import Invocation, WorkerPool
 log = logging.getLogger("local")
 
 REGION = "us-east-1"
+SETTLE_TIMEOUT_S = 60.0  # how long start-up waits for the seed's events to be consumed
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -289,6 +290,16 @@ class LocalPlatform:
             return
         self.session.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=sandbox.secrets_json())
         self.carrier_secret_stored = True
+
+    def settle(self, timeout_s: float = SETTLE_TIMEOUT_S) -> bool:
+        """Wait (bounded) until the events of what was done so far (the seed) have been consumed: the search index,
+        the checkout's and the analytics' copies are up to date when the platform says it is ready."""
+        if self.pump is None:
+            return True
+        settled = self.pump.settle(timeout_s)
+        if not settled:
+            log.warning("the consumers had not worked off their queues within %.0f s; ready anyway", timeout_s)
+        return settled
 
     def mark_ready(self) -> None:
         if self.gateway is not None:

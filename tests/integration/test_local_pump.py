@@ -301,3 +301,16 @@ def test_schedule_periods_are_read_from_the_environment_and_checked_against_the_
             Settings.from_env({"LOCAL_SCHEDULES": bad})
     with pytest.raises(ValueError, match="LOCAL_SCHEDULES names no schedule of the platform: Tack"):
         LocalPlatform(PLATFORM, Settings(schedule_periods=(("Tack", 1.0),)))
+
+
+def test_settle_waits_until_the_queues_are_worked_off(platform: LocalPlatform, clients: dict[str, Any]) -> None:
+    ddb = clients["dynamodb"]
+    bus = platform.created.env["EVENT_BUS_NAME"]
+    entries = [
+        {"EventBusName": bus, "Source": "test.orders", "DetailType": "OrderPlaced", "Detail": json.dumps({"n": n})}
+        for n in range(200, 210)
+    ]
+    clients["events"].put_events(Entries=entries)
+    assert platform.settle(timeout_s=30)
+    # Settled means consumed: every event was processed before settle returned, not merely received.
+    assert all(attempts(platform, ddb, f"ORDER#{n}") == 1 for n in range(200, 210))
