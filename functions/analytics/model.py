@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
 
+from functions.shared.activity import utc_hour
 from functions.shared.money import Money
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -70,10 +71,6 @@ def shop_timezone() -> tzinfo:
     from functions.shared.settings import env
 
     return timezone_named(env("SHOP_TIMEZONE", DEFAULT_TIMEZONE))
-
-
-def utc_hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def hour_key(moment: datetime) -> str:

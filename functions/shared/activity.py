@@ -36,3 +36,9 @@ def now_ms() -> int:
 def iso(ms: int) -> str:
     """``2026-11-22T10:15:30.123Z``: how feed lines write a moment (epoch milliseconds)."""
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def utc_hour(moment: datetime) -> datetime:
+    """The start of the UTC hour ``moment`` falls in (a naive moment is taken as UTC)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).replace(minute=0, second=0, microsecond=0)

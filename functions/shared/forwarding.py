@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 
+from functions.shared.activity import utc_hour
 from functions.shared.logs import shop_logger
 from functions.shared.outbox import Publishable, bus_entry
 from functions.shared.relay import chunks
@@ -83,12 +84,6 @@ def parse_time(raw: Any) -> datetime:
     """A feed line's ISO 8601 moment, tz-aware (UTC when it names no zone)."""
     at = datetime.fromisoformat(str(raw))
     return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
-def utc_hour(moment: datetime) -> datetime:
-    """The start of the UTC hour ``moment`` falls in (a naive moment is taken as UTC)."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 @dataclass(frozen=True)
